@@ -1,0 +1,28 @@
+# The two commands: `make run` and `make test`. Everything else is a convenience.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help setup run test lint format reset-data
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## install what is missing: Python 3.13 venv, pip packages, redis-server
+	@bash scripts/setup.sh
+
+run: ## set up, start MongoDB + Redis + the app on 127.0.0.1:$$PORT (default 8000)
+	@bash scripts/setup.sh && exec $(PY) -m devstack run
+
+test: ## set up, run the whole suite against real Redis and MongoDB over the wire
+	@bash scripts/setup.sh && exec $(PY) -m devstack test $(PYTEST_ARGS)
+
+lint: ## ruff check and format check
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format: ## ruff fix and format
+	@$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+reset-data: ## delete local data under var/ (MongoDB and Redis); stop `make run` first
+	rm -rf var/mongo var/redis

@@ -1,0 +1,32 @@
+"""The project app (management commands) and Django's contrib apps with ObjectId keys."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+from django.contrib.auth import apps as auth_apps
+from django.contrib.contenttypes import apps as contenttypes_apps
+
+# django-mongodb-backend rejects integer AutoFields: every model gets an ObjectId key.
+OBJECT_ID_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
+
+
+class ProjectConfig(AppConfig):
+    name = "config"
+    verbose_name = "Tienda"
+    default = True
+
+
+class MongoAdminConfig(admin_apps.AdminConfig):
+    default = False
+    default_auto_field = OBJECT_ID_AUTO_FIELD
+
+
+class MongoAuthConfig(auth_apps.AuthConfig):
+    default = False
+    default_auto_field = OBJECT_ID_AUTO_FIELD
+
+
+class MongoContentTypesConfig(contenttypes_apps.ContentTypesConfig):
+    default = False
+    default_auto_field = OBJECT_ID_AUTO_FIELD

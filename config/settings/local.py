@@ -1,0 +1,14 @@
+"""Development on a laptop: `make run`. Debug on, console e-mail, a throwaway secret."""
+
+from __future__ import annotations
+
+from config.env import env_bool, env_str
+from config.settings.base import *  # noqa: F403
+
+DEBUG = env_bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "local-only-insecure-key-do-not-deploy")
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# whitenoise serves straight from the app directories; no collectstatic needed here.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,41 @@
+"""Production: every secret from the environment, HTTPS-only cookies, no debug.
+
+Start-up fails with a message naming the variable when a required one is missing.
+https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list, env_str
+from config.settings.base import *  # noqa: F403
+
+DEBUG = False  # not read from the environment: production can never run in debug
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 random characters.")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+if not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("Set DJANGO_ALLOWED_HOSTS to the site's host names (comma-separated).")
+# base.py already built DATABASES, CACHES and CHANNEL_LAYERS from these; in
+# production they have no localhost default to fall back on.
+for _required in ("MONGODB_URI", "REDIS_URL"):
+    env_str(_required)
+
+DEMO_DATA_ALLOWED = False
+
+# --- HTTPS ------------------------------------------------------------------------
+# TLS ends at the proxy in front of the app; it must set X-Forwarded-Proto.
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,0 +1,26 @@
+"""The ASGI entry point: HTTP goes to Django, WebSockets through origin checks and auth."""
+
+from __future__ import annotations
+
+import pytest
+from channels.testing import HttpCommunicator, WebsocketCommunicator
+
+from config.asgi import application
+
+
+@pytest.mark.asyncio
+async def test_http_reaches_django() -> None:
+    communicator = HttpCommunicator(application, "GET", "/healthz", headers=[(b"host", b"localhost")])
+    response = await communicator.get_response()
+    assert response["status"] in (200, 503)
+    assert b"dependencies" in response["body"]
+
+
+@pytest.mark.asyncio
+async def test_websocket_from_a_foreign_origin_is_refused() -> None:
+    communicator = WebsocketCommunicator(
+        application, "/ws/orders/", headers=[(b"host", b"localhost"), (b"origin", b"https://evil.example")]
+    )
+    connected, _ = await communicator.connect()
+    assert connected is False
+    await communicator.disconnect()

@@ -1,0 +1,22 @@
+"""Project-level views: health and error pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.health import dependency_statuses
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when MongoDB and Redis answer, 503 naming the one that does not."""
+    statuses = dependency_statuses()
+    healthy = all(status.ok for status in statuses)
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "dependencies": {status.name: status.as_dict() for status in statuses},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -1,0 +1,1 @@
+"""Local development stack: embedded MongoDB (mongoeco) and Redis, started by the project."""

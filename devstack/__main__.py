@@ -1,0 +1,195 @@
+"""`python -m devstack run|test`: the engines behind `make run` and `make test`.
+
+Both start embedded MongoDB and Redis unless MONGODB_URI / REDIS_URL are set,
+and stop every process they started on exit, SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from devstack.processes import ProcessGroup, StartupError, die_with_parent, free_port, port_in_use
+from devstack.services import start_mongo, start_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Stop(Exception):
+    """Raised in the main thread by SIGTERM/SIGINT so cleanup runs in `finally`."""
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def _step(message: str) -> float:
+    print(f"==> {message}", flush=True)
+    return time.monotonic()
+
+
+def _done(started: float) -> None:
+    print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise StartupError(f"`manage.py {' '.join(args)}` failed (exit {result.returncode}); see the output above.")
+
+
+def start_dependencies(group: ProcessGroup, env: dict[str, str], *, var_dir: Path | None) -> None:
+    """Start Redis and MongoDB unless the environment points at running ones.
+
+    ``var_dir`` None means throwaway in-memory servers on free ports (tests),
+    logging to a temporary directory.
+    """
+    log_dir = None if var_dir else Path(tempfile.mkdtemp(prefix="tienda-test-logs-"))
+    if "REDIS_URL" in os.environ:
+        print("    Redis: using REDIS_URL (nothing started)", flush=True)
+    else:
+        port = int(env.get("REDIS_PORT", "6390")) if var_dir else free_port()
+        env["REDIS_URL"] = start_redis(
+            group,
+            port=port,
+            data_dir=var_dir / "redis" if var_dir else None,
+            log_path=log_dir / "redis.log" if log_dir else None,
+        )
+        print(
+            f"    Redis: started on 127.0.0.1:{port}" + (f", data in {var_dir / 'redis'}" if var_dir else ""),
+            flush=True,
+        )
+    if "MONGODB_URI" in os.environ:
+        print("    MongoDB: using MONGODB_URI (nothing started)", flush=True)
+    else:
+        port = int(env.get("MONGODB_PORT", "27018")) if var_dir else free_port()
+        sqlite_path = var_dir / "mongo" / "tienda.sqlite3" if var_dir else None
+        log_path = var_dir / "mongo" / "mongoeco.log" if var_dir else log_dir / "mongoeco.log"
+        env["MONGODB_URI"] = start_mongo(group, port=port, sqlite_path=sqlite_path, log_path=log_path)
+        where = f"SQLite engine, data in {sqlite_path}" if sqlite_path else "memory engine"
+        print(f"    MongoDB: mongoeco started on 127.0.0.1:{port} ({where})", flush=True)
+
+
+def asgi_server_argv(*, port: int) -> list[str]:
+    """The ASGI server command (chosen in docs/decisions/0002-asgi-server.md)."""
+    return [
+        sys.executable, "-m", "uvicorn", "config.asgi:application",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+    ]  # fmt: skip
+
+
+def _wait_healthy(url: str, group: ProcessGroup, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if exited := group.first_exited():
+            raise StartupError(f"{exited.name} exited with code {exited.popen.returncode} during start-up.")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own loopback URL
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise StartupError(f"{url} did not answer 200 within {timeout:.0f} s.")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve the app in the foreground with persistent local data."""
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    var_dir = Path(env.get("TIENDA_VAR_DIR", ROOT / "var")).resolve()
+    port = int(env.get("PORT", "8000"))
+    group = ProcessGroup()
+    try:
+        if port_in_use(port):
+            raise StartupError(f"Port {port} is taken; set PORT to a free port (PORT=8001 make run).")
+        started = _step("Starting MongoDB and Redis")
+        start_dependencies(group, env, var_dir=var_dir)
+        _done(started)
+        started = _step("Checking that MongoDB and Redis answer")
+        _manage(env, "check_dependencies")
+        _done(started)
+        started = _step("Applying database migrations")
+        _manage(env, "migrate", "--noinput", "-v", "0")
+        _done(started)
+        started = _step("Loading demo data if the database is empty")
+        _manage(env, "seed_demo", "--if-empty")
+        _done(started)
+        started = _step(f"Starting the ASGI server on 127.0.0.1:{port}")
+        group.spawn("asgi-server", asgi_server_argv(port=port), env=env, cwd=ROOT)
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_healthy(f"{base_url}/healthz", group)
+        _done(started)
+        password = env.get("DEMO_PASSWORD", "tienda-demo")
+        print(
+            f"\nTienda is running at {base_url}/\n"
+            f"  shop:   {base_url}/\n"
+            f"  admin:  {base_url}/admin/   (admin@example.com / {password})\n"
+            f"  API:    {base_url}/api/docs/\n"
+            f"  health: {base_url}/healthz\n"
+            f"  shopper login: shopper@example.com / {password}\n"
+            "Press Ctrl+C to stop.",
+            flush=True,
+        )
+        while (exited := group.first_exited()) is None:
+            time.sleep(0.5)
+        print(f"{exited.name} exited with code {exited.popen.returncode}; stopping.", file=sys.stderr)
+        return 1
+    except StartupError as error:
+        print(f"\nerror: {error}", file=sys.stderr, flush=True)
+        return 2
+    except Stop as stop:
+        print(f"\n{stop}: stopping Tienda...", flush=True)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        group.stop_all()
+
+
+def test(args: argparse.Namespace) -> int:
+    """Run pytest against throwaway in-memory MongoDB and Redis."""
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    group = ProcessGroup()
+    try:
+        start_dependencies(group, env, var_dir=None)
+        command = [sys.executable, "-m", "pytest", *args.pytest_args]
+        return subprocess.call(command, cwd=ROOT, env=env)  # noqa: S603
+    except StartupError as error:
+        print(f"\nerror: {error}", file=sys.stderr, flush=True)
+        return 2
+    except Stop:
+        return 130
+    finally:
+        group.stop_all()
+
+
+def main(argv: list[str] | None = None) -> int:
+    die_with_parent()
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="serve the app with persistent local data")
+    commands.add_parser("test", help="run the test suite; later arguments go to pytest")
+    argv = sys.argv[1:] if argv is None else argv
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "run":
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return run(args)
+    args.pytest_args = rest
+    return test(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

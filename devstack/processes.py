@@ -1,0 +1,136 @@
+"""Child processes that die with their parent and stop cleanly, in reverse start order."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when its parent dies (even by SIGKILL)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: children are still stopped on a clean exit
+        pass
+
+
+class StartupError(RuntimeError):
+    """A dependency could not be started or reached; the message says what to do."""
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def log_tail(self, lines: int = 15) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
+        if not self.alive():
+            return
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+
+@dataclass
+class ProcessGroup:
+    """Processes started together and stopped together, last started first."""
+
+    processes: list[ManagedProcess] = field(default_factory=list)
+
+    def spawn(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> ManagedProcess:
+        """Start ``argv`` with output to ``log_path`` (or inherited when None)."""
+        output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - owned by the child
+        try:
+            popen = subprocess.Popen(  # noqa: S603 - argv built by the project
+                list(argv),
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=cwd,
+                preexec_fn=die_with_parent,
+            )
+        finally:
+            if output:
+                output.close()
+        process = ManagedProcess(name, popen, log_path)
+        self.processes.append(process)
+        return process
+
+    def first_exited(self) -> ManagedProcess | None:
+        return next((process for process in self.processes if not process.alive()), None)
+
+    def stop_all(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_port(process: ManagedProcess, port: int, *, timeout: float = 30.0) -> None:
+    """Return once ``port`` accepts connections; fail early if ``process`` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process.alive():
+            raise StartupError(
+                f"{process.name} exited with code {process.popen.returncode} before listening on "
+                f"port {port}.\n{process.log_tail()}"
+            )
+        if port_in_use(port):
+            return
+        time.sleep(0.05)
+    raise StartupError(f"{process.name} did not listen on port {port} within {timeout:.0f} s.\n{process.log_tail()}")
+
+
+def which(program: str) -> str | None:
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = Path(directory) / program
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None

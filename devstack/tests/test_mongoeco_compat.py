@@ -1,0 +1,177 @@
+"""Each mongoeco fix is needed: the scenario passes with it and fails without it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pymongo
+import pytest
+from bson import ObjectId
+from pymongo.errors import OperationFailure
+
+from devstack import mongoeco_compat
+from devstack.processes import free_port, port_in_use
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def wire_server(*, without: str | None = None) -> Iterator[pymongo.MongoClient]:
+    """A mongoeco wire server in its own process, with every fix but ``without``."""
+    port = free_port()
+    argv = [sys.executable, "-m", "devstack.mongo_server", "--port", str(port), "--engine", "memory"]
+    if without:
+        argv += ["--without-fix", without]
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not port_in_use(port):
+            assert process.poll() is None, "mongoeco server exited during start-up"
+            assert time.monotonic() < deadline, "mongoeco server did not start"
+            time.sleep(0.05)
+        client = pymongo.MongoClient(
+            f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=5000
+        )
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def server_info_version(client: pymongo.MongoClient) -> str:
+    # pymongo sends the lowercase `buildinfo`; django-mongodb-backend calls this on every connection.
+    return client.server_info()["version"]
+
+
+def negate_flags(client: pymongo.MongoClient) -> list[tuple[str, bool]]:
+    collection = client.compat.flags
+    collection.insert_many([{"_id": "yes", "flag": True}, {"_id": "no", "flag": False}, {"_id": "unset"}])
+    pipeline = [{"$project": {"negated": {"$not": ["$flag"]}}}, {"$sort": {"_id": 1}}]
+    return [(doc["_id"], doc["negated"]) for doc in collection.aggregate(pipeline)]
+
+
+def project_nested_field(client: pymongo.MongoClient) -> list[dict]:
+    collection = client.compat.products
+    collection.insert_many(
+        [
+            {"_id": 1, "category": {"name": "Shoes", "slug": "shoes"}},
+            {"_id": 2, "category": {"name": "Bags", "slug": "bags"}},
+        ]
+    )
+    # The shape django-mongodb-backend emits for values("category__name") and joins.
+    pipeline = [{"$project": {"category": {"name": 1}}}, {"$sort": {"category.name": 1}}]
+    return list(collection.aggregate(pipeline))
+
+
+class TestBuildInfoAlias:
+    def test_server_info_works_with_the_fix(self) -> None:
+        with wire_server() as client:
+            assert server_info_version(client)
+
+    def test_server_info_fails_without_it(self) -> None:
+        with wire_server(without=mongoeco_compat.BUILDINFO_ALIAS) as client, pytest.raises(OperationFailure):
+            server_info_version(client)
+
+
+class TestNotOperator:
+    expected = [("no", True), ("unset", True), ("yes", False)]
+
+    def test_not_follows_mongodb_truthiness(self) -> None:
+        with wire_server() as client:
+            assert negate_flags(client) == self.expected
+
+    def test_not_is_missing_without_the_fix(self) -> None:
+        with wire_server(without=mongoeco_compat.NOT_OPERATOR) as client, pytest.raises(OperationFailure):
+            negate_flags(client)
+
+
+class TestFlatFieldSpecs:
+    expected = [{"_id": 2, "category": {"name": "Bags"}}, {"_id": 1, "category": {"name": "Shoes"}}]
+
+    def test_nested_projection_returns_the_field(self) -> None:
+        with wire_server() as client:
+            assert project_nested_field(client) == self.expected
+
+    def test_nested_projection_is_wrong_without_the_fix(self) -> None:
+        with wire_server(without=mongoeco_compat.FLAT_FIELD_SPECS) as client:
+            assert project_nested_field(client) != self.expected
+
+
+class TestFlattenFieldSpec:
+    def test_operator_expressions_stay_whole(self) -> None:
+        spec = {"a": {"b": 1, "c": {"$concat": ["$x", "$y"]}}, "d": {"$literal": {"e": 1}}, "f": {}}
+        assert mongoeco_compat.flatten_field_spec(spec) == {
+            "a.b": 1,
+            "a.c": {"$concat": ["$x", "$y"]},
+            "d": {"$literal": {"e": 1}},
+            "f": {},
+        }
+
+    def test_sub_pipelines_are_rewritten(self) -> None:
+        pipeline = [{"$lookup": {"from": "c", "as": "j", "pipeline": [{"$project": {"a": {"b": 1}}}]}}]
+        assert mongoeco_compat.rewrite_pipeline(pipeline) == [
+            {"$lookup": {"from": "c", "as": "j", "pipeline": [{"$project": {"a.b": 1}}]}}
+        ]
+
+
+class TestInsertWithoutIdScan:
+    """Single inserts with ObjectId/str ids skip the whole-collection scan; duplicates still fail."""
+
+    @staticmethod
+    def count_documents_read_by_one_insert(engine_cls: type) -> int:
+        import asyncio
+
+        from mongoeco.api import AsyncMongoClient
+
+        async def scenario() -> int:
+            client = AsyncMongoClient(engine_cls())
+            async with client:
+                collection = client.get_database("compat").get_collection("items")
+                await collection.insert_many([{"_id": ObjectId()} for _ in range(300)])
+                reads = 0
+                original = engine_cls._borrow_storage_document
+
+                def counting(self, data):
+                    nonlocal reads
+                    reads += 1
+                    return original(self, data)
+
+                engine_cls._borrow_storage_document = counting
+                try:
+                    await collection.insert_one({"_id": ObjectId()})
+                finally:
+                    engine_cls._borrow_storage_document = original
+                return reads
+
+        return asyncio.run(scenario())
+
+    def test_insert_reads_no_other_documents_with_the_fix(self) -> None:
+        from mongoeco.engines import MemoryEngine
+
+        mongoeco_compat.apply()
+        assert self.count_documents_read_by_one_insert(MemoryEngine) < 10
+
+    def test_insert_scans_the_collection_without_it(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.engines import MemoryEngine
+
+        mongoeco_compat.apply()
+        monkeypatch.setattr(MemoryEngine, "_ensure_unique_indexes", MemoryEngine._ensure_unique_indexes.__wrapped__)
+        assert self.count_documents_read_by_one_insert(MemoryEngine) >= 300
+
+    def test_duplicate_ids_are_still_rejected(self) -> None:
+        with wire_server() as client:
+            oid = ObjectId()
+            client.compat.items.insert_one({"_id": oid})
+            with pytest.raises(pymongo.errors.DuplicateKeyError):
+                client.compat.items.insert_one({"_id": oid})
+            client.compat.items.insert_one({"_id": "sku-1"})
+            with pytest.raises(pymongo.errors.DuplicateKeyError):
+                client.compat.items.insert_one({"_id": "sku-1"})

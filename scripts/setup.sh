@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Install what this machine is missing, and nothing twice:
+#   a Python 3.13 virtualenv in .venv, the pinned pip packages, Debian's redis-server.
+# Safe to run on every `make run` / `make test`: a no-op once everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '==> %s\n' "$*"; }
+started=$SECONDS
+
+find_python() {
+  local candidate
+  for candidate in /usr/bin/python3.13 /usr/local/bin/python3.13; do
+    [[ -x $candidate ]] && { echo "$candidate"; return; }
+  done
+  # Debian 12 machines here carry 3.13 under pyenv (the pyenv shim fails unless selected).
+  if command -v pyenv >/dev/null 2>&1 || [[ -d ${PYENV_ROOT:-$HOME/.pyenv} ]]; then
+    local root
+    root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
+    candidate=$(ls -d "$root"/versions/3.13.*/bin/python3.13 2>/dev/null | sort -V | tail -n 1)
+    [[ -n $candidate && -x $candidate ]] && { echo "$candidate"; return; }
+  fi
+  return 1
+}
+
+apt_install() {
+  step "Installing Debian packages: $* (a minute or two)"
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- Python 3.13 virtualenv ---------------------------------------------------------
+if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then
+  if ! python=$(find_python); then
+    apt_install python3.13 python3.13-venv || true
+    python=$(find_python) || { echo "error: Python 3.13 not found and could not be installed" >&2; exit 1; }
+  fi
+  step "Creating .venv with $python"
+  rm -rf .venv
+  "$python" -m venv .venv
+fi
+
+# --- pip packages (re-installed only when the requirement files change) ----------------
+stamp=.venv/.requirements.sha256
+want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
+  step "Installing Python packages (about 30 s with a warm pip cache)"
+  t=$SECONDS
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 \
+    | grep -v "is neither a file nor a directory" || true
+  .venv/bin/python -c 'import django, django_mongodb_backend, mongoeco, channels, rest_framework' \
+    || { echo "error: pip install failed; see above" >&2; exit 1; }
+  echo "$want" > "$stamp"
+  echo "    done in $((SECONDS - t)) s"
+fi
+
+# --- Redis (Debian's redis-server; skipped when REDIS_URL points elsewhere) ---------------
+if [[ -z ${REDIS_URL:-} ]] && ! command -v redis-server >/dev/null 2>&1; then
+  apt_install redis-server
+  # The package may start a system-wide instance on 6379; the project runs its own.
+fi
+
+if (( SECONDS - started > 1 )); then
+  step "Setup finished in $((SECONDS - started)) s"
+fi
