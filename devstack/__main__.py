@@ -82,7 +82,9 @@ def asgi_server_argv(*, port: int) -> list[str]:
     """The ASGI server command (chosen in docs/decisions/0002-asgi-server.md)."""
     return [
         sys.executable, "-m", "uvicorn", "config.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+        "--ws-max-size", "1048576", "--timeout-graceful-shutdown", "10", "--no-access-log",
     ]  # fmt: skip
 
 

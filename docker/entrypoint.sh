@@ -5,6 +5,9 @@ set -eu
 
 # migrate is idempotent, so every start runs it: a lone `docker run` of the
 # image is self-sufficient. Set SKIP_MIGRATIONS=1 where a release step owns it.
+# Fail fast, naming the address, when MongoDB or Redis is unreachable.
+python manage.py check_dependencies
+
 if [ "${SKIP_MIGRATIONS:-0}" != "1" ]; then
     python manage.py migrate --noinput
 fi

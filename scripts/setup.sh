@@ -10,7 +10,7 @@ started=$SECONDS
 
 find_python() {
   local candidate
-  for candidate in /usr/bin/python3.13 /usr/local/bin/python3.13; do
+  for candidate in /usr/bin/python3.13 /usr/local/bin/python3.13 "$(command -v python3.13 2>/dev/null)"; do
     [[ -x $candidate ]] && { echo "$candidate"; return; }
   done
   # Debian 12 machines here carry 3.13 under pyenv (the pyenv shim fails unless selected).

@@ -17,7 +17,7 @@ if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 random characters.")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("Set DJANGO_ALLOWED_HOSTS to the site's host names (comma-separated).")
+    raise ImproperlyConfigured("Set the DJANGO_ALLOWED_HOSTS environment variable to the site's host names.")
 # base.py already built DATABASES, CACHES and CHANNEL_LAYERS from these; in
 # production they have no localhost default to fall back on.
 for _required in ("MONGODB_URI", "REDIS_URL"):
