@@ -8,17 +8,21 @@ cd "$(dirname "$0")/.."
 step() { printf '==> %s\n' "$*"; }
 started=$SECONDS
 
+usable() {  # runs, and is 3.13 (pyenv's shim exists but fails unless 3.13 is selected)
+  [[ -n $1 && -x $1 ]] && "$1" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null
+}
+
 find_python() {
   local candidate
   for candidate in /usr/bin/python3.13 /usr/local/bin/python3.13 "$(command -v python3.13 2>/dev/null)"; do
-    [[ -x $candidate ]] && { echo "$candidate"; return; }
+    usable "$candidate" && { echo "$candidate"; return; }
   done
   # Debian 12 machines here carry 3.13 under pyenv (the pyenv shim fails unless selected).
   if command -v pyenv >/dev/null 2>&1 || [[ -d ${PYENV_ROOT:-$HOME/.pyenv} ]]; then
     local root
     root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
     candidate=$(ls -d "$root"/versions/3.13.*/bin/python3.13 2>/dev/null | sort -V | tail -n 1)
-    [[ -n $candidate && -x $candidate ]] && { echo "$candidate"; return; }
+    usable "$candidate" && { echo "$candidate"; return; }
   fi
   return 1
 }
