@@ -1,0 +1,178 @@
+"""Cache-aside over Redis with versioned namespaces, stampede protection and counters.
+
+Keys (all under django-redis's ``cache:`` prefix, see README "Redis key schema"):
+
+- ``cache:shop:ver:<namespace>`` — the namespace's version; bumping it makes every
+  answer cached under the old version unreachable at once, without scanning keys.
+- ``cache:shop:val:<namespace>:<versions>:<digest>`` — a cached answer (TTL ``CACHE_TTL_SECONDS``).
+- ``cache:shop:lock:<value key>`` — held by the one request rebuilding a missing answer (TTL 10 s).
+- ``cache:shop:stats:<family>`` — a hash of lookup / miss / rebuild / invalidation counters,
+  where the family is the namespace up to its first dot (``product.<id>`` counts as ``product``).
+
+Invalidation is race-free because writers bump versions *after* the database write: a
+reader that sees the new version necessarily reads the new data. Every Redis error fails
+open: the answer comes straight from MongoDB and the shopper notices nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "cache:shop"
+LOCK_TTL_MS = 10_000
+WAIT_FOR_REBUILD_SECONDS = 5.0
+POLL_SECONDS = 0.02
+STAT_FIELDS = ("lookup", "miss", "rebuild", "invalidation")
+STATS_TTL_SECONDS = 7 * 24 * 3600
+# Lost version keys restart from the clock, so a reset never reuses an old version.
+_VERSION_TTL_FACTOR = 4
+
+
+def _redis() -> Any:
+    return get_redis_connection("default")
+
+
+def version_key(namespace: str) -> str:
+    return f"{PREFIX}:ver:{namespace}"
+
+
+def family(namespace: str) -> str:
+    """The stats bucket of a namespace: ``product.42`` counts as ``product``."""
+    return namespace.split(".", 1)[0]
+
+
+def stats_key(namespace: str) -> str:
+    return f"{PREFIX}:stats:{family(namespace)}"
+
+
+def digest(parts: Any) -> str:
+    """A short stable digest of a query's parameters."""
+    raw = json.dumps(parts, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    return hashlib.blake2b(raw.encode(), digest_size=12).hexdigest()
+
+
+def _ttl() -> int:
+    return settings.CACHE_TTL_SECONDS
+
+
+def _current_versions(connection: Any, namespaces: Sequence[str]) -> list[str]:
+    keys = [version_key(namespace) for namespace in namespaces]
+    values = connection.mget(keys)
+    missing = [key for key, value in zip(keys, values, strict=True) if value is None]
+    if missing:
+        seed = str(time.time_ns())
+        pipe = connection.pipeline()
+        for key in missing:
+            pipe.set(key, seed, nx=True, ex=_ttl() * _VERSION_TTL_FACTOR)
+        pipe.execute()
+        values = connection.mget(keys)
+    return [value.decode() if isinstance(value, bytes) else str(value) for value in values]
+
+
+def _count(connection: Any, namespace: str, field: str) -> None:
+    pipe = connection.pipeline(transaction=False)
+    pipe.hincrby(stats_key(namespace), field, 1)
+    pipe.expire(stats_key(namespace), STATS_TTL_SECONDS)
+    pipe.execute()
+
+
+def cached[T](namespace: str, *, depends_on: Sequence[str] = (), key: Any, build: Callable[[], T]) -> T:
+    """Return the cached answer for ``key`` in ``namespace``, building it once on a miss.
+
+    ``depends_on`` lists other namespaces whose invalidation must also invalidate
+    this answer (a product page shows its category's name, for instance). Values
+    must be JSON-serialisable; they come back as JSON types.
+    """
+    try:
+        connection = _redis()
+        versions = _current_versions(connection, [namespace, *depends_on])
+        value_key = f"{PREFIX}:val:{namespace}:{'.'.join(versions)}:{digest(key)}"
+        # One round trip for the value and the lookup counter; hits = lookups - misses.
+        pipe = connection.pipeline(transaction=False)
+        pipe.get(value_key)
+        pipe.hincrby(stats_key(namespace), "lookup", 1)
+        pipe.expire(stats_key(namespace), STATS_TTL_SECONDS)
+        raw = pipe.execute()[0]
+        if raw is not None:
+            return json.loads(raw)
+        _count(connection, namespace, "miss")
+        return _rebuild_once(connection, namespace, value_key, build)
+    except RedisError as error:
+        logger.warning("cache unavailable, serving %s from the database: %s", namespace, error)
+        return build()
+
+
+def _rebuild_once[T](connection: Any, namespace: str, value_key: str, build: Callable[[], T]) -> T:
+    lock_key = f"{PREFIX}:lock:{value_key}"
+    if connection.set(lock_key, "1", nx=True, px=LOCK_TTL_MS):
+        try:
+            value = build()
+            connection.set(value_key, json.dumps(value, cls=DjangoJSONEncoder), ex=_ttl())
+            _count(connection, namespace, "rebuild")
+            return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+        finally:
+            connection.delete(lock_key)
+    # Someone else is rebuilding: wait for their answer rather than hitting the database too.
+    deadline = time.monotonic() + WAIT_FOR_REBUILD_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+        raw = connection.get(value_key)
+        if raw is not None:
+            return json.loads(raw)
+        if not connection.exists(lock_key):
+            break
+    return build()
+
+
+def invalidate(*namespaces: str) -> None:
+    """Make every answer cached in ``namespaces`` unreachable (O(1) per namespace)."""
+    try:
+        connection = _redis()
+        pipe = connection.pipeline()
+        for namespace in namespaces:
+            pipe.incr(version_key(namespace))
+            pipe.expire(version_key(namespace), _ttl() * _VERSION_TTL_FACTOR)
+            pipe.hincrby(stats_key(namespace), "invalidation", 1)
+        pipe.execute()
+    except RedisError as error:
+        # The write is already in MongoDB; stale answers expire within the TTL.
+        logger.error("cache invalidation of %s failed: %s", ", ".join(namespaces), error)
+
+
+def stats(namespaces: Sequence[str]) -> dict[str, dict[str, int | float]]:
+    """Counters per namespace family, for the staff page and the benchmark."""
+    try:
+        connection = _redis()
+        pipe = connection.pipeline(transaction=False)
+        for namespace in namespaces:
+            pipe.hgetall(stats_key(namespace))
+        rows = pipe.execute()
+    except RedisError:
+        return {}
+    result: dict[str, dict[str, int | float]] = {}
+    for namespace, row in zip(namespaces, rows, strict=True):
+        counts: dict[str, int | float] = {field: int(row.get(field.encode(), 0)) for field in STAT_FIELDS}
+        counts["hit"] = max(0, counts["lookup"] - counts["miss"])
+        counts["hit_ratio_percent"] = round(100 * counts["hit"] / counts["lookup"], 1) if counts["lookup"] else 0.0
+        result[namespace] = counts
+    return result
+
+
+def reset_stats(namespaces: Sequence[str]) -> None:
+    """Zero the counters (the benchmark does this before each phase)."""
+    try:
+        _redis().delete(*[stats_key(namespace) for namespace in namespaces])
+    except RedisError as error:
+        logger.warning("could not reset cache stats: %s", error)

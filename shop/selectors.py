@@ -1,0 +1,238 @@
+"""Reads of the catalog, cached aside in Redis (shop/cache.py), shared by pages and API.
+
+Answers are plain JSON-ready dicts so one cached entry serves a template and a
+serializer alike. Prices are strings ("12.50") to keep Decimal precision.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from django.db.models import Q, QuerySet
+
+from shop import cache
+from shop.models import Category, Product
+
+# Namespaces (see shop/cache.py): lists and facets, the category tree, one per product, slug -> id.
+PRODUCTS = "products"
+CATEGORIES = "categories"
+SLUGS = "slugs"
+NAMESPACE_FAMILIES = (PRODUCTS, CATEGORIES, "product", SLUGS)
+
+PAGE_SIZE = 24
+MAX_PAGE_SIZE = 100
+MAX_SEARCH_LENGTH = 200
+SORTS = {
+    "newest": ("-created_at", "-id"),
+    "price": ("price", "id"),
+    "-price": ("-price", "id"),
+    "name": ("name", "id"),
+}
+DEFAULT_SORT = "newest"
+# Attribute names are data, not code: only plain identifiers reach a query.
+ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
+MAX_ATTRIBUTE_FILTERS = 5
+
+
+def product_namespace(product_id: object) -> str:
+    return f"product.{product_id}"
+
+
+@dataclass(frozen=True)
+class ProductQuery:
+    """A validated product listing query (see shop/forms.py for the parsing of user input)."""
+
+    category: str | None = None
+    search: str = ""
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool = False
+    attributes: dict[str, str] = field(default_factory=dict)
+    sort: str = DEFAULT_SORT
+    page: int = 1
+    page_size: int = PAGE_SIZE
+
+    def cache_key(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _card(product: Product, category: Category | None = None) -> dict[str, Any]:
+    category = category or product.category
+    return {
+        "id": str(product.pk),
+        "name": product.name,
+        "slug": product.slug,
+        "sku": product.sku,
+        "price": f"{product.price:.2f}",
+        "currency": product.currency,
+        "stock": product.stock,
+        "in_stock": product.stock > 0,
+        "image": product.images[0] if product.images else "",
+        "tags": list(product.tags),
+        "attributes": dict(product.attributes),
+        "category": {"id": str(category.pk), "name": category.name, "slug": category.slug},
+        "created_at": product.created_at.isoformat(),
+    }
+
+
+def _detail(product: Product) -> dict[str, Any]:
+    category = product.category
+    breadcrumbs = []
+    node: Category | None = category
+    while node is not None and len(breadcrumbs) < 10:
+        breadcrumbs.insert(0, {"name": node.name, "slug": node.slug})
+        node = node.parent
+    return {
+        **_card(product, category),
+        "description": product.description,
+        "images": list(product.images),
+        "updated_at": product.updated_at.isoformat(),
+        "breadcrumbs": breadcrumbs,
+    }
+
+
+def _filtered(query: ProductQuery, category_ids: list[ObjectId] | None) -> QuerySet[Product]:
+    products = Product.objects.filter(is_active=True)
+    if category_ids is not None:
+        products = products.filter(category_id__in=category_ids)
+    if query.search:
+        products = products.filter(Q(name__icontains=query.search) | Q(description__icontains=query.search))
+    if query.min_price is not None:
+        products = products.filter(price__gte=query.min_price)
+    if query.max_price is not None:
+        products = products.filter(price__lte=query.max_price)
+    if query.in_stock:
+        products = products.filter(stock__gt=0)
+    for name, value in sorted(query.attributes.items()):
+        if not ATTRIBUTE_NAME.match(name):
+            raise ValueError(f"invalid attribute name {name!r}")
+        products = products.filter(**{f"attributes__{name}": value})
+    return products
+
+
+def _category_and_descendant_ids(slug: str) -> list[ObjectId] | None:
+    """The category's id and every descendant's, or None when the slug is unknown."""
+    tree = category_tree()
+    by_slug = {node["slug"]: node for node in _walk(tree)}
+    node = by_slug.get(slug)
+    if node is None:
+        return None
+    return [ObjectId(item["id"]) for item in _walk([node])]
+
+
+def _walk(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for node in nodes:
+        found.append(node)
+        found.extend(_walk(node["children"]))
+    return found
+
+
+def product_list(query: ProductQuery) -> dict[str, Any] | None:
+    """One page of products; None when the query names an unknown category."""
+
+    def build() -> dict[str, Any] | None:
+        category_ids = None
+        if query.category:
+            category_ids = _category_and_descendant_ids(query.category)
+            if category_ids is None:
+                return None
+        products = _filtered(query, category_ids)
+        count = products.count()
+        pages = max(1, math.ceil(count / query.page_size))
+        start = (query.page - 1) * query.page_size
+        rows = []
+        if start < count:
+            page = products.select_related("category").order_by(*SORTS[query.sort])[start : start + query.page_size]
+            rows = [_card(product) for product in page]
+        return {"count": count, "page": query.page, "pages": pages, "page_size": query.page_size, "results": rows}
+
+    return cache.cached(PRODUCTS, depends_on=(CATEGORIES,), key=query.cache_key(), build=build)
+
+
+def product_detail_by_id(product_id: str) -> dict[str, Any] | None:
+    """A product page's data by id; None when there is no such product on sale."""
+    try:
+        oid = ObjectId(product_id)
+    except (InvalidId, TypeError):
+        return None
+
+    def build() -> dict[str, Any] | None:
+        product = Product.objects.select_related("category").filter(pk=oid, is_active=True).first()
+        return _detail(product) if product else None
+
+    return cache.cached(product_namespace(oid), depends_on=(CATEGORIES,), key=str(oid), build=build)
+
+
+def product_id_for_slug(slug: str) -> str | None:
+    """Resolve a slug through the cache (the mapping only changes when slugs do)."""
+
+    def build() -> str | None:
+        pk = Product.objects.filter(slug=slug, is_active=True).values_list("pk", flat=True).first()
+        return str(pk) if pk else None
+
+    return cache.cached(SLUGS, key=slug, build=build)
+
+
+def product_detail_by_slug(slug: str) -> dict[str, Any] | None:
+    """A product page's data by slug; None when unknown."""
+    product_id = product_id_for_slug(slug)
+    return product_detail_by_id(product_id) if product_id else None
+
+
+def category_tree() -> list[dict[str, Any]]:
+    """Every category as a tree of {id, name, slug, description, children}, in display order."""
+
+    def build() -> list[dict[str, Any]]:
+        categories = list(Category.objects.order_by("position", "name"))
+        nodes = {
+            category.pk: {
+                "id": str(category.pk),
+                "name": category.name,
+                "slug": category.slug,
+                "description": category.description,
+                "parent_id": str(category.parent_id) if category.parent_id else None,
+                "children": [],
+            }
+            for category in categories
+        }
+        roots = []
+        for category in categories:
+            node = nodes[category.pk]
+            parent = nodes.get(category.parent_id)
+            (parent["children"] if parent else roots).append(node)
+        return roots
+
+    return cache.cached(CATEGORIES, key="tree", build=build)
+
+
+def category_by_slug(slug: str) -> dict[str, Any] | None:
+    """A category node (with children) from the cached tree."""
+    return next((node for node in _walk(category_tree()) if node["slug"] == slug), None)
+
+
+def category_facets(slug: str) -> dict[str, list[str]]:
+    """Attribute names and their values among a category's products, for the filter form."""
+
+    def build() -> dict[str, list[str]]:
+        category_ids = _category_and_descendant_ids(slug) or []
+        values: dict[str, set[str]] = {}
+        rows = Product.objects.filter(is_active=True, category_id__in=category_ids).values_list("attributes", flat=True)
+        for attributes in rows:
+            for name, value in (attributes or {}).items():
+                if ATTRIBUTE_NAME.match(name) and isinstance(value, str | int | float):
+                    values.setdefault(name, set()).add(str(value))
+        return {name: sorted(found) for name, found in sorted(values.items())}
+
+    return cache.cached(PRODUCTS, depends_on=(CATEGORIES,), key={"facets": slug}, build=build)
+
+
+def cache_stats() -> dict[str, dict[str, int | float]]:
+    """Hit, miss, rebuild and invalidation counts per namespace family."""
+    return cache.stats(NAMESPACE_FAMILIES)

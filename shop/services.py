@@ -1,0 +1,230 @@
+"""Writes on the catalog. Every product or category change goes through here, so the
+cache is invalidated exactly once the database holds the new data (shop/cache.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from bson import ObjectId
+from django.db.models import F
+from django.utils.text import slugify
+
+from shop import cache
+from shop.models import Category, Product
+from shop.selectors import CATEGORIES, PRODUCTS, SLUGS, product_namespace
+
+PRODUCT_FIELDS = frozenset(
+    {"category", "name", "slug", "sku", "description", "price", "currency", "stock", "images", "tags",
+     "attributes", "is_active"}
+)  # fmt: skip
+CATEGORY_FIELDS = frozenset({"name", "slug", "parent", "description", "position"})
+
+
+def _products_changed(product_ids: Iterable[object], *, slugs_changed: bool) -> None:
+    namespaces = [PRODUCTS, *(product_namespace(pk) for pk in product_ids)]
+    if slugs_changed:
+        namespaces.append(SLUGS)
+    cache.invalidate(*namespaces)
+
+
+def _categories_changed() -> None:
+    # Category names appear in product pages and lists, so this one bump reaches them all.
+    cache.invalidate(CATEGORIES, PRODUCTS, SLUGS)
+
+
+def unique_slug(model: type[Product] | type[Category], text: str, *, exclude_pk: object = None) -> str:
+    """``slugify(text)``, suffixed with -2, -3... until no other row uses it."""
+    base = slugify(text)[:200] or "item"
+    slug, n = base, 1
+    taken = model.objects.exclude(pk=exclude_pk) if exclude_pk else model.objects.all()
+    while taken.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def product_create(
+    *,
+    category: Category,
+    name: str,
+    sku: str,
+    price: Decimal,
+    stock: int = 0,
+    slug: str = "",
+    currency: str = "EUR",
+    description: str = "",
+    images: Sequence[str] = (),
+    tags: Sequence[str] = (),
+    attributes: dict[str, Any] | None = None,
+    is_active: bool = True,
+) -> Product:
+    """Validate and store a new product."""
+    product = Product(
+        category=category,
+        name=name,
+        slug=slug or unique_slug(Product, name),
+        sku=sku,
+        price=price,
+        stock=stock,
+        currency=currency,
+        description=description,
+        images=list(images),
+        tags=list(tags),
+        attributes=dict(attributes or {}),
+        is_active=is_active,
+    )
+    product.full_clean()
+    product.save()
+    _products_changed([product.pk], slugs_changed=True)
+    return product
+
+
+def product_update(*, product: Product, **changes: Any) -> Product:
+    """Apply ``changes`` (model field names) to ``product``, validate and store."""
+    unknown = set(changes) - PRODUCT_FIELDS
+    if unknown:
+        raise TypeError(f"not product fields: {sorted(unknown)}")
+    old_slug, old_active = Product.objects.filter(pk=product.pk).values_list("slug", "is_active").get()
+    for name, value in changes.items():
+        setattr(product, name, value)
+    product.full_clean()
+    product.save()
+    slugs_changed = product.slug != old_slug or product.is_active != old_active
+    _products_changed([product.pk], slugs_changed=slugs_changed)
+    return product
+
+
+def product_saved(*, product: Product, changed_fields: Iterable[str] = ()) -> Product:
+    """Record a save made by a validated ModelForm (Django admin): store, then invalidate."""
+    slugs_changed = product.pk is None or bool({"slug", "is_active"} & set(changed_fields))
+    product.save()
+    _products_changed([product.pk], slugs_changed=slugs_changed)
+    return product
+
+
+def product_delete(*, product: Product) -> None:
+    """Remove a product; its pages and every list showing it go at once."""
+    pk = product.pk
+    product.delete()
+    _products_changed([pk], slugs_changed=True)
+
+
+def products_delete(*, product_ids: Sequence[ObjectId]) -> int:
+    """Remove many products (admin bulk delete)."""
+    deleted, _ = Product.objects.filter(pk__in=list(product_ids)).delete()
+    _products_changed(product_ids, slugs_changed=True)
+    return deleted
+
+
+def products_bulk_update(
+    *, product_ids: Sequence[ObjectId], price_factor: Decimal | None = None, **changes: Any
+) -> int:
+    """One update for many products, e.g. a sale (``price_factor=Decimal("0.9")``) or a stock reset."""
+    unknown = set(changes) - (PRODUCT_FIELDS - {"slug", "category"})
+    if unknown:
+        raise TypeError(f"not bulk-updatable product fields: {sorted(unknown)}")
+    ids = list(product_ids)
+    updates: dict[str, Any] = dict(changes)
+    if price_factor is not None:
+        updates["price"] = F("price") * price_factor
+    updated = Product.objects.filter(pk__in=ids).update(**updates) if updates else 0
+    if price_factor is not None:
+        # Keep two decimal places after the multiplication.
+        for pk, price in Product.objects.filter(pk__in=ids).values_list("pk", "price"):
+            Product.objects.filter(pk=pk).update(price=Decimal(price).quantize(Decimal("0.01")))
+    _products_changed(ids, slugs_changed="is_active" in changes)
+    return updated
+
+
+def products_import(
+    *, products: Iterable[Product], batch_size: int = 500, progress: Callable[[int], None] | None = None
+) -> int:
+    """Bulk-create products (demo catalog, imports) in batches; lists are invalidated once."""
+    batch: list[Product] = []
+    created = 0
+    for product in products:
+        batch.append(product)
+        if len(batch) >= batch_size:
+            created += len(Product.objects.bulk_create(batch, batch_size=batch_size))
+            batch.clear()
+            if progress:
+                progress(created)
+    if batch:
+        created += len(Product.objects.bulk_create(batch, batch_size=batch_size))
+        if progress:
+            progress(created)
+    cache.invalidate(PRODUCTS, SLUGS)
+    return created
+
+
+def category_create(
+    *, name: str, slug: str = "", parent: Category | None = None, description: str = "", position: int = 0
+) -> Category:
+    """Validate and store a new category."""
+    category = Category(
+        name=name,
+        slug=slug or unique_slug(Category, name),
+        parent=parent,
+        description=description,
+        position=position,
+    )
+    category.full_clean()
+    category.save()
+    _categories_changed()
+    return category
+
+
+def category_update(*, category: Category, **changes: Any) -> Category:
+    """Apply ``changes`` to ``category``; refuses to make it its own ancestor."""
+    unknown = set(changes) - CATEGORY_FIELDS
+    if unknown:
+        raise TypeError(f"not category fields: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(category, name, value)
+    category_check_parent(category=category)
+    category.full_clean()
+    category.save()
+    _categories_changed()
+    return category
+
+
+def category_saved(*, category: Category) -> Category:
+    """Record a save made by a validated ModelForm (Django admin)."""
+    category.save()
+    _categories_changed()
+    return category
+
+
+def category_check_parent(*, category: Category) -> None:
+    """Raise ValidationError when the parent chain loops back to ``category``."""
+    from django.core.exceptions import ValidationError
+
+    node = category.parent
+    seen = 0
+    while node is not None and seen < 50:
+        if node.pk == category.pk:
+            raise ValidationError({"parent": "A category cannot be inside itself or its own subcategory."})
+        node = node.parent
+        seen += 1
+
+
+def category_delete(*, category: Category) -> None:
+    """Remove a category that has no products or subcategories (PROTECT refuses otherwise)."""
+    category.delete()
+    _categories_changed()
+
+
+def product_stock_take(*, product_id: ObjectId, quantity: int) -> bool:
+    """Take ``quantity`` units atomically (one conditional update); False when not enough stock."""
+    taken = Product.objects.filter(pk=product_id, stock__gte=quantity).update(stock=F("stock") - quantity)
+    if taken:
+        _products_changed([product_id], slugs_changed=False)
+    return bool(taken)
+
+
+def product_stock_return(*, product_id: ObjectId, quantity: int) -> None:
+    """Put ``quantity`` units back (a failed checkout line, a cancelled order)."""
+    Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
+    _products_changed([product_id], slugs_changed=False)

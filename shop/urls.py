@@ -1,0 +1,7 @@
+"""Server-rendered shop pages."""
+
+from __future__ import annotations
+
+app_name = "shop"
+
+urlpatterns: list = []
