@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -20,3 +20,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "dependencies": {status.name: status.as_dict() for status in statuses},
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+def livez(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process serves requests (no dependency checked; see /healthz for those)."""
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,118 @@
+"""shop/cache.py against the real Redis server that `make test` starts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.test import override_settings
+from django_redis import get_redis_connection
+
+from devstack.processes import free_port
+from shop import cache
+
+
+def test_second_lookup_is_a_hit_and_counted() -> None:
+    builds = []
+
+    def build() -> dict:
+        builds.append(1)
+        return {"answer": 42}
+
+    assert cache.cached("demo", key="k", build=build) == {"answer": 42}
+    assert cache.cached("demo", key="k", build=build) == {"answer": 42}
+    assert len(builds) == 1
+    assert cache.stats(["demo"])["demo"] | {"hit_ratio_percent": 0} == {
+        "lookup": 2, "miss": 1, "hit": 1, "rebuild": 1, "invalidation": 0, "hit_ratio_percent": 0,
+    }  # fmt: skip
+
+
+def test_invalidation_makes_old_answers_unreachable_without_scanning() -> None:
+    value = {"v": 1}
+    assert cache.cached("demo", key="k", build=lambda: dict(value)) == {"v": 1}
+    value["v"] = 2
+    assert cache.cached("demo", key="k", build=lambda: dict(value)) == {"v": 1}, "still cached"
+    cache.invalidate("demo")
+    assert cache.cached("demo", key="k", build=lambda: dict(value)) == {"v": 2}
+    assert cache.stats(["demo"])["demo"]["invalidation"] == 1
+
+
+def test_dependent_namespaces_invalidate_their_dependants() -> None:
+    value = {"v": 1}
+    cache.cached("page", depends_on=("names",), key="k", build=lambda: dict(value))
+    value["v"] = 2
+    cache.invalidate("other")
+    assert cache.cached("page", depends_on=("names",), key="k", build=lambda: dict(value)) == {"v": 1}
+    cache.invalidate("names")
+    assert cache.cached("page", depends_on=("names",), key="k", build=lambda: dict(value)) == {"v": 2}
+
+
+def test_every_key_written_has_a_ttl(settings) -> None:
+    cache.cached("demo", key="k", build=lambda: 1)
+    cache.invalidate("demo")
+    redis = get_redis_connection("default")
+    keys = redis.keys("*")
+    assert keys
+    assert all(redis.ttl(key) > 0 for key in keys), {key: redis.ttl(key) for key in keys}
+    assert all(key.startswith(b"cache:") for key in keys)
+
+
+def test_answers_expire_after_the_ttl(settings) -> None:
+    settings.CACHE_TTL_SECONDS = 1
+    calls = []
+    cache.cached("demo", key="k", build=lambda: calls.append(1) or len(calls))
+    assert cache.cached("demo", key="k", build=lambda: calls.append(1) or len(calls)) == 1
+    time.sleep(1.2)
+    assert cache.cached("demo", key="k", build=lambda: calls.append(1) or len(calls)) == 2
+
+
+def test_a_lost_version_key_never_resurrects_old_answers() -> None:
+    value = {"v": 1}
+    cache.cached("demo", key="k", build=lambda: dict(value))
+    value["v"] = 2
+    get_redis_connection("default").delete(cache.version_key("demo"))  # e.g. evicted
+    assert cache.cached("demo", key="k", build=lambda: dict(value)) == {"v": 2}
+
+
+def test_stampede_on_a_missing_key_rebuilds_it_once() -> None:
+    builds = []
+    lock = threading.Lock()
+
+    def slow_build() -> dict:
+        with lock:
+            builds.append(1)
+        time.sleep(0.3)
+        return {"rows": list(range(10))}
+
+    results: list[object] = []
+    barrier = threading.Barrier(50)
+
+    def request() -> None:
+        barrier.wait()
+        results.append(cache.cached("hot", key="listing", build=slow_build))
+
+    threads = [threading.Thread(target=request) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 50
+    assert all(result == {"rows": list(range(10))} for result in results)
+    assert len(builds) == 1
+    assert cache.stats(["hot"])["hot"]["rebuild"] == 1
+
+
+def test_redis_down_fails_open(settings) -> None:
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    with override_settings(CACHES=dead):
+        started = time.monotonic()
+        assert cache.cached("demo", key="k", build=lambda: {"from": "db"}) == {"from": "db"}
+        cache.invalidate("demo")  # logged, not raised
+        assert cache.stats(["demo"]) == {}
+        assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("parts", [{"a": 1, "b": [1, 2]}, {"b": [1, 2], "a": 1}])
+def test_digest_ignores_dict_order(parts: dict) -> None:
+    assert cache.digest(parts) == cache.digest({"a": 1, "b": [1, 2]})
