@@ -1,0 +1,54 @@
+"""Presentation helpers for catalog pages: prices, stock badges and attribute labels."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+LOW_STOCK_THRESHOLD = 3
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+# The translator decides where the symbol goes: "€12.50" in English, "12,50 €" in Spanish.
+PRICE_FORMAT = _("%(symbol)s%(amount)s")
+# Attribute names are data; the demo catalog's are labelled here, any other is humanised.
+ATTRIBUTE_LABELS = {
+    "age": _("Age"),
+    "brand": _("Brand"),
+    "capacity": _("Capacity"),
+    "colour": _("Colour"),
+    "compatibility": _("Compatibility"),
+    "format": _("Format"),
+    "language": _("Language"),
+    "material": _("Material"),
+    "size": _("Size"),
+    "warranty": _("Warranty"),
+}
+
+
+@register.simple_tag
+def price(amount: str | Decimal, currency: str = "EUR") -> str:
+    """``amount`` with its currency, localised ("€1,234.50" / "1.234,50 €")."""
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation:
+        return str(amount)
+    formatted = number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
+    return str(PRICE_FORMAT % {"symbol": CURRENCY_SYMBOLS.get(currency, currency), "amount": formatted})
+
+
+@register.filter
+def attribute_label(name: str) -> str:
+    """A person-readable, translated label for an attribute name ("colour" -> "Colour")."""
+    return str(ATTRIBUTE_LABELS.get(name) or name.replace("_", " ").capitalize())
+
+
+@register.inclusion_tag("shop/_stock.html")
+def stock_badge(stock: int) -> dict[str, Any]:
+    """The stock state: in stock, only N left (1 to 3), or out of stock."""
+    state = "out" if stock <= 0 else "low" if stock <= LOW_STOCK_THRESHOLD else "in"
+    return {"state": state, "stock": stock}

@@ -1,0 +1,228 @@
+"""Server-rendered catalog pages: thin views over shop.queries (input) and shop.selectors (cached reads)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+
+from shop import selectors
+from shop.queries import ATTRIBUTE_PREFIX, InvalidQuery, parse_product_query
+from shop.selectors import DEFAULT_SORT, ProductQuery
+
+CATALOG_PAGE_SIZE = 24
+NEW_ARRIVALS_COUNT = 8
+PAGE_WINDOW_RADIUS = 2
+# Errors shown next to a form field; any other parameter's error goes to the summary above the form.
+FIELD_ERRORS = ("q", "min_price", "max_price", "in_stock", "sort")
+
+SORT_LABELS = {
+    "newest": _("Newest first"),
+    "price": _("Price: low to high"),
+    "-price": _("Price: high to low"),
+    "name": _("Name: A to Z"),
+}
+TITLE_SEARCH = _("Search")
+TITLE_SEARCH_FOR = _("Search: %(q)s")
+TITLE_QUERY_CHARS = 60
+# Http404 messages (the shopper sees the friendly 404.html, these reach logs and DEBUG pages).
+NOT_FOUND_CATEGORY = "No category has this slug."
+NOT_FOUND_PRODUCT = "No product on sale has this slug."
+
+
+def _absolute(request: HttpRequest, path: str, params: dict[str, Any] | None = None) -> str:
+    """The absolute URL of ``path`` with only ``params`` (no tracking or junk parameters)."""
+    query = f"?{urlencode(params)}" if params else ""
+    return request.build_absolute_uri(path + query)
+
+
+def _query_params(query: ProductQuery) -> dict[str, str]:
+    """The normalised query string of a listing, page excluded, so links carry filters and nothing else."""
+    params: dict[str, str] = {}
+    if query.search:
+        params["q"] = query.search
+    if query.min_price is not None:
+        params["min_price"] = str(query.min_price)
+    if query.max_price is not None:
+        params["max_price"] = str(query.max_price)
+    if query.in_stock:
+        params["in_stock"] = "1"
+    for name, value in sorted(query.attributes.items()):
+        params[f"{ATTRIBUTE_PREFIX}{name}"] = value
+    if query.sort != DEFAULT_SORT:
+        params["sort"] = query.sort
+    return params
+
+
+def _page_url(path: str, params: dict[str, str], page: int) -> str:
+    """A listing URL for ``page`` keeping the filters in ``params``."""
+    full = {**params, "page": str(page)} if page > 1 else params
+    return f"{path}?{urlencode(full)}" if full else path
+
+
+def page_window(page: int, pages: int, radius: int = PAGE_WINDOW_RADIUS) -> list[int | None]:
+    """Page numbers to link around ``page``: the first, the last and ``radius`` either side; None is a gap."""
+    shown = sorted({1, pages, *range(max(1, page - radius), min(pages, page + radius) + 1)})
+    window: list[int | None] = []
+    for number in shown:
+        if window and number - (window[-1] or 0) > 1:
+            window.append(None)
+        window.append(number)
+    return window
+
+
+def _pagination(path: str, params: dict[str, str], page: int, pages: int) -> dict[str, Any] | None:
+    """Prev/next and numbered links, or None when everything fits on one page."""
+    if pages <= 1 and page <= 1:
+        return None
+    links = [
+        {"number": number, "url": _page_url(path, params, number) if number else "", "current": number == page}
+        for number in page_window(min(page, pages), pages)
+    ]
+    return {
+        "links": links,
+        "previous_url": _page_url(path, params, min(page - 1, pages)) if page > 1 else "",
+        "next_url": _page_url(path, params, page + 1) if page < pages else "",
+    }
+
+
+def _facet_fields(facets: dict[str, list[str]], params: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
+    """One select per attribute: its parameter name, values, current choice and error."""
+    fields = []
+    for name, values in facets.items():
+        key = f"{ATTRIBUTE_PREFIX}{name}"
+        fields.append(
+            {"name": name, "param": key, "values": values, "current": params.get(key, ""), "error": errors.get(key, "")}
+        )
+    return fields
+
+
+def _listing(
+    request: HttpRequest,
+    *,
+    path: str,
+    category: dict[str, Any] | None = None,
+    facets: dict[str, list[str]] | None = None,
+    extra: dict[str, Any] | None = None,
+    require_search: bool = False,
+) -> HttpResponse:
+    """Parse the filters, read one page and render the listing (400 with messages when the filters are bad)."""
+    facets = facets or {}
+    context: dict[str, Any] = {
+        "category": category,
+        "form": request.GET,
+        "sorts": SORT_LABELS,
+        "errors": {},
+        "other_errors": [],
+        "listing": None,
+        "pagination": None,
+        "canonical_url": _absolute(request, path),
+        "clear_url": path,
+        "current_sort": request.GET.get("sort", DEFAULT_SORT),
+        "in_stock_checked": request.GET.get("in_stock", "") not in ("", "0"),
+        **(extra or {}),
+    }
+    try:
+        query = parse_product_query(request.GET, category=category["slug"] if category else "")
+    except InvalidQuery as invalid:
+        context["errors"] = invalid.errors
+        facet_params = {f"{ATTRIBUTE_PREFIX}{name}" for name in facets}
+        context["other_errors"] = [
+            message for key, message in invalid.errors.items() if key not in FIELD_ERRORS and key not in facet_params
+        ]
+        context["facet_fields"] = _facet_fields(facets, request.GET, invalid.errors)
+        return render(request, "shop/listing.html", context, status=400)
+
+    context.update(
+        facet_fields=_facet_fields(facets, request.GET, {}),
+        current_sort=query.sort,
+        in_stock_checked=query.in_stock,
+        clear_url=_page_url(path, {"q": query.search} if require_search and query.search else {}, 1),
+    )
+    if require_search and not query.search:
+        return render(request, "shop/listing.html", context)
+
+    query = replace(query, page_size=CATALOG_PAGE_SIZE)
+    listing = selectors.product_list(query)
+    if listing is None:  # the category went away between the two reads
+        raise Http404(NOT_FOUND_CATEGORY)
+    params = _query_params(query)
+    canonical_params = {"q": query.search} if query.search and category is None else {}
+    if query.page > 1:
+        canonical_params["page"] = str(query.page)
+    context.update(
+        listing=listing,
+        first_page_url=_page_url(path, params, 1),
+        pagination=_pagination(path, params, query.page, listing["pages"]),
+        canonical_url=_absolute(request, path, canonical_params),
+    )
+    return render(request, "shop/listing.html", context)
+
+
+def _category_path(tree: list[dict[str, Any]], slug: str) -> list[dict[str, Any]]:
+    """The nodes from a root down to the category ``slug`` (empty when it is not in the tree)."""
+    for node in tree:
+        if node["slug"] == slug:
+            return [node]
+        below = _category_path(node["children"], slug)
+        if below:
+            return [node, *below]
+    return []
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """The shop front: category navigation, new arrivals and a search box."""
+    new_arrivals = selectors.product_list(ProductQuery(sort="newest", page_size=NEW_ARRIVALS_COUNT)) or {}
+    context = {
+        "tree": selectors.category_tree(),
+        "new_arrivals": new_arrivals.get("results", []),
+        "canonical_url": _absolute(request, reverse("home")),
+    }
+    return render(request, "home.html", context)
+
+
+@require_safe
+def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A category's products with filters, sort and pages."""
+    trail = _category_path(selectors.category_tree(), slug)
+    if not trail:
+        raise Http404(NOT_FOUND_CATEGORY)
+    category = trail[-1]
+    return _listing(
+        request,
+        path=reverse("shop:category", kwargs={"slug": slug}),
+        category=category,
+        facets=selectors.category_facets(slug),
+        extra={"ancestors": trail[:-1], "title": category["name"]},
+    )
+
+
+@require_safe
+def search(request: HttpRequest) -> HttpResponse:
+    """Products across every category whose name or description contains ``q``."""
+    searched = Truncator((request.GET.get("q") or "").strip()).chars(TITLE_QUERY_CHARS)
+    title = TITLE_SEARCH_FOR % {"q": searched} if searched else TITLE_SEARCH
+    return _listing(request, path=reverse("shop:search"), extra={"title": title}, require_search=True)
+
+
+@require_safe
+def product_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """One product: images, price, stock, attributes and description."""
+    product = selectors.product_detail_by_slug(slug)
+    if product is None:
+        raise Http404(NOT_FOUND_PRODUCT)
+    context = {
+        "product": product,
+        # A list, not the dict: an attribute named "items" would shadow dict.items in a template.
+        "attributes": sorted(product["attributes"].items()),
+        "canonical_url": _absolute(request, reverse("shop:product", kwargs={"slug": product["slug"]})),
+    }
+    return render(request, "shop/product_detail.html", context)
