@@ -171,18 +171,38 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF answers an anonymous request 401 only when the first class sends a WWW-Authenticate
+    # challenge (Basic does, Session does not; otherwise 403). The accounts issue puts JWT first.
+    # https://www.django-rest-framework.org/api-guide/authentication/#unauthorized-and-forbidden-responses
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Each API class states its own permissions; this is only the fallback.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tienda API",
     "DESCRIPTION": "Catalog, orders and accounts of the Tienda shop.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components, so read-only and write-only fields are accurate.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "TAGS": [{"name": "catalog", "description": "Products and categories: public reads, staff writes."}],
 }
 
 # --- Demo data ----------------------------------------------------------------------
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "tienda-demo")
+DEMO_CATALOG_SIZE = env_int("DEMO_CATALOG_SIZE", default=5000)
 DEMO_DATA_ALLOWED = True  # production.py turns it off: demo accounts never exist there
 
 # --- Logging ----------------------------------------------------------------------

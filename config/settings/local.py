@@ -12,3 +12,9 @@ EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # whitenoise serves straight from the app directories; no collectstatic needed here.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# The browsable API helps while developing (base.py reads DEBUG before this file sets it).
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [
+    "rest_framework.renderers.JSONRenderer",
+    "rest_framework.renderers.BrowsableAPIRenderer",
+]
