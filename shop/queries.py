@@ -42,7 +42,7 @@ ERROR_CATEGORY = _("Category must be a category slug, like t-shirts.")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_SLUG = re.compile(r"^[-a-z0-9_]{1,140}$")
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,140}$")
 
 
 class InvalidQuery(ValueError):
@@ -74,8 +74,11 @@ def _int(raw: str | None, *, default: int, low: int, high: int) -> int | None:
 def _price(raw: str | None) -> tuple[bool, Decimal | None]:
     if raw is None or raw.strip() == "":
         return True, None
+    text = raw.strip()
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")  # "19,99" is how Spanish shoppers write prices
     try:
-        value = Decimal(raw.strip())
+        value = Decimal(text)
     except InvalidOperation:
         return False, None
     if not value.is_finite() or value < 0 or value > MAX_PRICE:

@@ -38,6 +38,7 @@ DEFAULT_SORT = "newest"
 # Attribute names are data, not code: only plain identifiers reach a query.
 ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 MAX_ATTRIBUTE_FILTERS = 5
+_NUMBER = re.compile(r"^-?\d{1,15}(\.\d{1,6})?$")
 
 
 def product_namespace(product_id: object) -> str:
@@ -46,7 +47,7 @@ def product_namespace(product_id: object) -> str:
 
 @dataclass(frozen=True)
 class ProductQuery:
-    """A validated product listing query (see shop/forms.py for the parsing of user input)."""
+    """A validated product listing query (shop/queries.py parses user input into one)."""
 
     category: str | None = None
     search: str = ""
@@ -112,8 +113,19 @@ def _filtered(query: ProductQuery, category_ids: list[ObjectId] | None) -> Query
     for name, value in sorted(query.attributes.items()):
         if not ATTRIBUTE_NAME.match(name):
             raise ValueError(f"invalid attribute name {name!r}")
-        products = products.filter(**{f"attributes__{name}": value})
+        products = products.filter(_attribute_matches(name, value))
     return products
+
+
+def _attribute_matches(name: str, value: str) -> Q:
+    """Query strings are text; attributes may be stored as numbers ({"weight_g": 80})."""
+    condition = Q(**{f"attributes__{name}": value})
+    if _NUMBER.match(value):
+        number = float(value)
+        condition |= Q(**{f"attributes__{name}": number})
+        if number.is_integer():
+            condition |= Q(**{f"attributes__{name}": int(number)})
+    return condition
 
 
 def _category_and_descendant_ids(slug: str) -> list[ObjectId] | None:
@@ -168,6 +180,12 @@ def product_detail_by_id(product_id: str) -> dict[str, Any] | None:
         return _detail(product) if product else None
 
     return cache.cached(product_namespace(oid), depends_on=(CATEGORIES,), key=str(oid), build=build)
+
+
+def product_detail_for_staff(product_id: object) -> dict[str, Any] | None:
+    """A product's data whether or not it is on sale; uncached (staff answers after writes)."""
+    product = Product.objects.select_related("category").filter(pk=product_id).first()
+    return {**_detail(product), "is_active": product.is_active} if product else None
 
 
 def product_id_for_slug(slug: str) -> str | None:

@@ -61,3 +61,12 @@ def test_catalog_is_served_when_redis_is_down(catalog: SimpleNamespace, settings
     with override_settings(CACHES=dead):
         assert sorted(names(category="t-shirts")) == ["Cotton tee", "Linen tee"]
         assert product_detail_by_slug("harbor-novel")["sku"] == "BK-1"
+
+
+def test_numeric_attributes_match_their_text_form(catalog: SimpleNamespace) -> None:
+    from shop import services
+
+    services.product_update(product=catalog.novel, attributes={"format": "paperback", "pages": 320})
+    assert names(attributes={"pages": "320"}) == ["Harbor novel"]
+    assert names(attributes={"pages": "320.0"}) == ["Harbor novel"]
+    assert names(attributes={"pages": "32"}) == []

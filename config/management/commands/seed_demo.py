@@ -15,8 +15,6 @@ from shop import demo
 from shop.models import Category, Product
 from shop.services import category_saved, products_import
 
-DEFAULT_SIZE = 5000
-
 
 class Command(BaseCommand):
     help = "Create the demo accounts and catalog listed in the README. Never run by production settings."
@@ -27,7 +25,12 @@ class Command(BaseCommand):
             action="store_true",
             help="do nothing when the database already holds users or products (used by `make run`)",
         )
-        parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help=f"products (default {DEFAULT_SIZE})")
+        parser.add_argument(
+            "--size",
+            type=int,
+            default=settings.DEMO_CATALOG_SIZE,
+            help="how many products (default: DEMO_CATALOG_SIZE, 5,000)",
+        )
         parser.add_argument("--seed", type=int, default=7, help="random seed: the same seed, the same catalog")
 
     def handle(self, *args: Any, if_empty: bool = False, size: int, seed: int, **options: Any) -> None:

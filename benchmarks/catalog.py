@@ -1,0 +1,154 @@
+"""Catalog throughput and latency: cached vs uncached, against a minimal view on the same server.
+
+Run `make run` in one terminal, then:  .venv/bin/python benchmarks/catalog.py [--url http://127.0.0.1:8000]
+
+Uncached requests each ask a different question (a distinct price floor or product), so every
+one misses the cache and goes to MongoDB; cached requests repeat one warmed URL. Figures from
+uncached requests measure mongoeco (the local stand-in), not MongoDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _http import Result, run_load
+
+REDIS_STATS_KEYS = ("products", "product", "categories", "slugs")
+
+
+def fetch_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - loopback URL checked by run_load
+        return json.loads(response.read())
+
+
+def pin_to_last_core() -> str:
+    """Keep the load generator off the server's core where the machine allows it."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1:
+        os.sched_setaffinity(0, {cores[-1]})
+        return f"load generator pinned to CPU {cores[-1]}"
+    return "load generator shares the only CPU"
+
+
+def cache_stats(redis_url: str | None) -> dict[str, dict[str, int]]:
+    if not redis_url:
+        return {}
+    import redis
+
+    connection = redis.Redis.from_url(redis_url)
+    result = {}
+    for family in REDIS_STATS_KEYS:
+        raw = connection.hgetall(f"cache:shop:stats:{family}")
+        result[family] = {key.decode(): int(value) for key, value in raw.items()}
+    return result
+
+
+def row(result: Result) -> str:
+    errors = sum(count for status, count in result.statuses.items() if status >= 500)
+    return (
+        f"| {result.name} | {result.requests} | {result.rps:,.1f} | {result.p50:.2f} | {result.p99:.2f} | "
+        f"{dict(sorted(result.statuses.items()))} | {errors} |"
+    )
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--category", default="clothing")
+    parser.add_argument("--cached-requests", type=int, default=3000)
+    parser.add_argument("--uncached-requests", type=int, default=60)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--max-seconds", type=float, default=60, help="per phase")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0"))
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    affinity = pin_to_last_core()
+
+    base = args.url.rstrip("/")
+    listing = f"/c/{args.category}/?sort=price"
+    api_list = f"/api/products/?category={args.category}&sort=price"
+    ids = [row["id"] for row in fetch_json(f"{base}/api/products/?page_size=100&sort=name")["results"]]
+    ids += [row["id"] for row in fetch_json(f"{base}/api/products/?page_size=100&sort=-price")["results"]]
+    detail_id = ids[0]
+    before = cache_stats(args.redis_url)
+
+    results: list[Result] = []
+
+    async def phase(name: str, path_for, requests: int, concurrency: int | None = None) -> Result:
+        result = await run_load(
+            name, base, path_for, requests=requests, concurrency=concurrency or args.concurrency,
+            max_seconds=args.max_seconds,
+        )  # fmt: skip
+        results.append(result)
+        print(row(result), flush=True)
+        return result
+
+    # Warm-up: every cached URL once, and the server's code paths.
+    await run_load("warm", base, lambda i: [listing, api_list, f"/api/products/{detail_id}/", "/livez"][i % 4],
+                   requests=40, concurrency=2, max_seconds=120)  # fmt: skip
+
+    print(f"\n{affinity}; concurrency {args.concurrency}; server {base}\n")
+    print("| phase | requests | req/s | p50 ms | p99 ms | statuses | 5xx |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    minimal = await phase("minimal view (/livez)", lambda i: "/livez", args.cached_requests)
+    listing_cached = await phase("listing page, cached", lambda i: listing, args.cached_requests)
+    listing_uncached = await phase(
+        "listing page, uncached", lambda i: f"{listing}&min_price=0.{i % 100:02d}&max_price={9000 + i}",
+        args.uncached_requests, concurrency=2,
+    )  # fmt: skip
+    api_cached = await phase("product list API, cached", lambda i: api_list, args.cached_requests)
+    api_uncached = await phase(
+        "product list API, uncached", lambda i: f"{api_list}&min_price=0.{i % 100:02d}&max_price={9000 + i}",
+        args.uncached_requests, concurrency=2,
+    )  # fmt: skip
+    detail_cached = await phase("product API detail, cached", lambda i: f"/api/products/{detail_id}/",
+                                args.cached_requests)  # fmt: skip
+    detail_uncached = await phase(
+        "product API detail, uncached", lambda i: f"/api/products/{ids[1 + i % (len(ids) - 1)]}/",
+        min(args.uncached_requests * 3, len(ids) - 1), concurrency=2,
+    )  # fmt: skip
+    after = cache_stats(args.redis_url)
+
+    ratios = {
+        "listing cached / uncached (req/s)": listing_cached.rps / listing_uncached.rps,
+        "listing cached / minimal view (req/s)": listing_cached.rps / minimal.rps,
+        "product list API cached / uncached (req/s)": api_cached.rps / api_uncached.rps,
+        "product list API cached / minimal view (req/s)": api_cached.rps / minimal.rps,
+        "product detail API cached / uncached (req/s)": detail_cached.rps / detail_uncached.rps,
+        "product detail API cached / minimal view (req/s)": detail_cached.rps / minimal.rps,
+    }
+    print("\n| ratio | value | target |")
+    print("| --- | --- | --- |")
+    targets = {"cached / uncached": ">= 10x", "minimal view": ">= 0.50"}
+    for name, value in ratios.items():
+        target = next((t for key, t in targets.items() if key in name), "")
+        print(f"| {name} | {value:.2f} | {target} |")
+    if before or after:
+        print("\ncache counters during the run (Redis):")
+        for family in REDIS_STATS_KEYS:
+            delta = {k: after.get(family, {}).get(k, 0) - before.get(family, {}).get(k, 0)
+                     for k in ("lookup", "miss", "rebuild", "invalidation")}  # fmt: skip
+            print(f"  {family}: {delta}")
+    if args.json:
+        payload = {
+            "phases": [
+                {"name": r.name, "requests": r.requests, "rps": r.rps, "p50_ms": r.p50, "p99_ms": r.p99,
+                 "statuses": r.statuses} for r in results
+            ],
+            "ratios": ratios,
+        }  # fmt: skip
+        args.json.write_text(json.dumps(payload, indent=2))
+    server_errors = sum(c for r in results for s, c in r.statuses.items() if s >= 500)
+    return 1 if server_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
