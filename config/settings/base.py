@@ -39,6 +39,7 @@ THIRD_PARTY_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
 ]
 LOCAL_APPS = [
     "config",  # project-wide management commands (check_dependencies, seed_demo)
@@ -130,6 +131,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: makes the chain above run in one thread (config/middleware.py says why).
+    "config.middleware.SyncChainMiddleware",
 ]
 
 TEMPLATES = [
@@ -194,6 +197,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Catalog, orders and accounts of the Tienda shop.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Separate request and response components, so read-only and write-only fields are accurate.
     "COMPONENT_SPLIT_REQUEST": True,
     "TAGS": [{"name": "catalog", "description": "Products and categories: public reads, staff writes."}],
