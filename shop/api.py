@@ -98,7 +98,7 @@ def _product_or_404(product_id: str) -> Product:
         oid = ObjectId(product_id)
     except (InvalidId, TypeError):
         raise NotFound(ERROR_PRODUCT_NOT_FOUND) from None
-    product = Product.objects.select_related("category").filter(pk=oid).first()
+    product = Product.objects.filter(pk=oid).first()
     if product is None:
         raise NotFound(ERROR_PRODUCT_NOT_FOUND)
     return product
@@ -140,6 +140,10 @@ def _staff_detail(product: Product) -> dict[str, Any]:
 
 
 # --- Reads (public) ---------------------------------------------------------------------------
+# _READ_PATH_NOTE: public reads return the selectors' cached dicts as they are. Each
+# OutputSerializer documents that shape for OpenAPI; running it again on every request
+# only costs time (it would re-validate our own output). shop/tests/test_api_contract.py
+# proves that serializing a selector answer changes nothing.
 
 
 class ProductListApi(APIView):
@@ -184,7 +188,7 @@ class ProductListApi(APIView):
             # Past the end, "previous" leads back to the last page that has results.
             "previous": _page_link(request, min(page - 1, pages)) if page > 1 else None,
         }
-        return Response(self.OutputSerializer(answer).data)
+        return Response(answer)  # already the OutputSerializer's shape (see _READ_PATH_NOTE)
 
 
 class ProductDetailApi(APIView):
@@ -204,7 +208,7 @@ class ProductDetailApi(APIView):
         detail = product_detail_by_id(id)
         if detail is None:
             raise NotFound(ERROR_PRODUCT_NOT_FOUND)
-        return Response(self.OutputSerializer(detail).data)
+        return Response(detail)
 
 
 class ProductBySlugApi(APIView):
@@ -229,7 +233,7 @@ class ProductBySlugApi(APIView):
         detail = product_detail_by_slug(slug)
         if detail is None:
             raise NotFound(ERROR_SLUG_NOT_FOUND)
-        return Response(self.OutputSerializer(detail).data)
+        return Response(detail)
 
 
 class CategoryListApi(APIView):
@@ -244,7 +248,7 @@ class CategoryListApi(APIView):
         responses={200: OutputSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        return Response(self.OutputSerializer(category_tree(), many=True).data)
+        return Response(category_tree())
 
 
 # --- Writes (staff) ---------------------------------------------------------------------------

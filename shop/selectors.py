@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -59,12 +59,28 @@ class ProductQuery:
     page: int = 1
     page_size: int = PAGE_SIZE
 
-    def cache_key(self) -> dict[str, Any]:
-        return asdict(self)
+    def cache_key(self) -> tuple[Any, ...]:
+        # Not dataclasses.asdict: it deep-copies, and this runs on every cached request.
+        return (
+            self.category, self.search, self.min_price, self.max_price, self.in_stock,
+            sorted(self.attributes.items()), self.sort, self.page, self.page_size,
+        )  # fmt: skip
 
 
-def _card(product: Product, category: Category | None = None) -> dict[str, Any]:
-    category = category or product.category
+def _category_index() -> dict[str, dict[str, Any]]:
+    """Every category node by id, from the cached tree (saves a $lookup per query)."""
+    return {node["id"]: node for node in _walk(category_tree())}
+
+
+def _category_ref(index: dict[str, dict[str, Any]], category_id: object) -> dict[str, str]:
+    node = index.get(str(category_id))
+    if node is None:  # created after the tree was cached; the next category write refreshes it
+        category = Category.objects.get(pk=category_id)
+        return {"id": str(category.pk), "name": category.name, "slug": category.slug}
+    return {"id": node["id"], "name": node["name"], "slug": node["slug"]}
+
+
+def _card(product: Product, index: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": str(product.pk),
         "name": product.name,
@@ -77,20 +93,20 @@ def _card(product: Product, category: Category | None = None) -> dict[str, Any]:
         "image": product.images[0] if product.images else "",
         "tags": list(product.tags),
         "attributes": dict(product.attributes),
-        "category": {"id": str(category.pk), "name": category.name, "slug": category.slug},
+        "category": _category_ref(index, product.category_id),
         "created_at": product.created_at.isoformat(),
     }
 
 
 def _detail(product: Product) -> dict[str, Any]:
-    category = product.category
-    breadcrumbs = []
-    node: Category | None = category
+    index = _category_index()
+    breadcrumbs: list[dict[str, str]] = []
+    node = index.get(str(product.category_id))
     while node is not None and len(breadcrumbs) < 10:
-        breadcrumbs.insert(0, {"name": node.name, "slug": node.slug})
-        node = node.parent
+        breadcrumbs.insert(0, {"name": node["name"], "slug": node["slug"]})
+        node = index.get(node["parent_id"]) if node["parent_id"] else None
     return {
-        **_card(product, category),
+        **_card(product, index),
         "description": product.description,
         "images": list(product.images),
         "updated_at": product.updated_at.isoformat(),
@@ -161,8 +177,9 @@ def product_list(query: ProductQuery) -> dict[str, Any] | None:
         start = (query.page - 1) * query.page_size
         rows = []
         if start < count:
-            page = products.select_related("category").order_by(*SORTS[query.sort])[start : start + query.page_size]
-            rows = [_card(product) for product in page]
+            page = products.order_by(*SORTS[query.sort])[start : start + query.page_size]
+            index = _category_index()
+            rows = [_card(product, index) for product in page]
         return {"count": count, "page": query.page, "pages": pages, "page_size": query.page_size, "results": rows}
 
     return cache.cached(PRODUCTS, depends_on=(CATEGORIES,), key=query.cache_key(), build=build)
@@ -176,7 +193,7 @@ def product_detail_by_id(product_id: str) -> dict[str, Any] | None:
         return None
 
     def build() -> dict[str, Any] | None:
-        product = Product.objects.select_related("category").filter(pk=oid, is_active=True).first()
+        product = Product.objects.filter(pk=oid, is_active=True).first()
         return _detail(product) if product else None
 
     return cache.cached(product_namespace(oid), depends_on=(CATEGORIES,), key=str(oid), build=build)
@@ -184,7 +201,7 @@ def product_detail_by_id(product_id: str) -> dict[str, Any] | None:
 
 def product_detail_for_staff(product_id: object) -> dict[str, Any] | None:
     """A product's data whether or not it is on sale; uncached (staff answers after writes)."""
-    product = Product.objects.select_related("category").filter(pk=product_id).first()
+    product = Product.objects.filter(pk=product_id).first()
     return {**_detail(product), "is_active": product.is_active} if product else None
 
 
