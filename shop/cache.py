@@ -88,23 +88,51 @@ def _count(connection: Any, namespace: str, field: str) -> None:
     pipe.execute()
 
 
+# One round trip for a hit: read the versions, build the value key, count the lookup and
+# read the value, all inside Redis. (Computed keys make this single-node only, as is the
+# rest of the project: a Redis Cluster would need hash tags.)
+_LOOKUP_SCRIPT = """
+local n = #KEYS - 1
+local versions = redis.call('MGET', unpack(KEYS, 1, n))
+for i = 1, n do
+  if not versions[i] then return {0} end
+end
+redis.call('HINCRBY', KEYS[n + 1], 'lookup', 1)
+redis.call('EXPIRE', KEYS[n + 1], ARGV[3])
+local value_key = ARGV[1] .. table.concat(versions, '.') .. ':' .. ARGV[2]
+return {1, value_key, redis.call('GET', value_key)}
+"""
+_lookup_script: Any = None
+
+
+def _lookup(connection: Any, namespaces: Sequence[str], key_digest: str) -> tuple[str, bytes | None]:
+    """The value key for the namespaces' current versions, and its value if cached."""
+    global _lookup_script
+    if _lookup_script is None:
+        _lookup_script = connection.register_script(_LOOKUP_SCRIPT)
+    keys = [*(version_key(namespace) for namespace in namespaces), stats_key(namespaces[0])]
+    args = [f"{PREFIX}:val:{namespaces[0]}:", key_digest, STATS_TTL_SECONDS]
+    found = _lookup_script(keys=keys, args=args, client=connection)
+    if found[0] == 1:
+        value_key = found[1].decode() if isinstance(found[1], bytes) else found[1]
+        return value_key, found[2]
+    # A version key is missing (first use, or evicted): create it, then look again.
+    _current_versions(connection, namespaces)
+    found = _lookup_script(keys=keys, args=args, client=connection)
+    value_key = found[1].decode() if isinstance(found[1], bytes) else found[1]
+    return value_key, found[2]
+
+
 def cached[T](namespace: str, *, depends_on: Sequence[str] = (), key: Any, build: Callable[[], T]) -> T:
     """Return the cached answer for ``key`` in ``namespace``, building it once on a miss.
 
     ``depends_on`` lists other namespaces whose invalidation must also invalidate
     this answer (a product page shows its category's name, for instance). Values
-    must be JSON-serialisable; they come back as JSON types.
+    must be JSON-serialisable; they come back as JSON types. ``None`` is not cached.
     """
     try:
         connection = _redis()
-        versions = _current_versions(connection, [namespace, *depends_on])
-        value_key = f"{PREFIX}:val:{namespace}:{'.'.join(versions)}:{digest(key)}"
-        # One round trip for the value and the lookup counter; hits = lookups - misses.
-        pipe = connection.pipeline(transaction=False)
-        pipe.get(value_key)
-        pipe.hincrby(stats_key(namespace), "lookup", 1)
-        pipe.expire(stats_key(namespace), STATS_TTL_SECONDS)
-        raw = pipe.execute()[0]
+        value_key, raw = _lookup(connection, [namespace, *depends_on], digest(key))
         if raw is not None:
             return json.loads(raw)
         _count(connection, namespace, "miss")
@@ -119,7 +147,9 @@ def _rebuild_once[T](connection: Any, namespace: str, value_key: str, build: Cal
     if connection.set(lock_key, "1", nx=True, px=LOCK_TTL_MS):
         try:
             value = build()
-            connection.set(value_key, json.dumps(value, cls=DjangoJSONEncoder), ex=_ttl())
+            # "Not found" is not cached: junk ids and slugs must not fill Redis.
+            if value is not None:
+                connection.set(value_key, json.dumps(value, cls=DjangoJSONEncoder), ex=_ttl())
             _count(connection, namespace, "rebuild")
             return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
         finally:
@@ -132,6 +162,10 @@ def _rebuild_once[T](connection: Any, namespace: str, value_key: str, build: Cal
         if raw is not None:
             return json.loads(raw)
         if not connection.exists(lock_key):
+            # The builder may have stored the value and released the lock between our two reads.
+            raw = connection.get(value_key)
+            if raw is not None:
+                return json.loads(raw)
             break
     return build()
 

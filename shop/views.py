@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
-from shop import selectors
+from shop import cache, selectors
 from shop.queries import ATTRIBUTE_PREFIX, InvalidQuery, parse_product_query
 from shop.selectors import DEFAULT_SORT, ProductQuery
 
@@ -104,66 +108,115 @@ def _facet_fields(facets: dict[str, list[str]], params: Any, errors: dict[str, s
     return fields
 
 
+PageContext = Callable[[ProductQuery | None], dict[str, Any] | None]
+
+
 def _listing(
-    request: HttpRequest,
-    *,
-    path: str,
-    category: dict[str, Any] | None = None,
-    facets: dict[str, list[str]] | None = None,
-    extra: dict[str, Any] | None = None,
-    require_search: bool = False,
+    request: HttpRequest, *, path: str, page_context: PageContext, require_search: bool = False
 ) -> HttpResponse:
-    """Parse the filters, read one page and render the listing (400 with messages when the filters are bad)."""
-    facets = facets or {}
+    """Parse the filters, read one page and render the listing (400 with messages when the filters are bad).
+
+    ``page_context(query)`` gives the page's category, ancestors, title and facets, or None
+    when the category does not exist (404). It only runs when the cached body is missing.
+    """
     context: dict[str, Any] = {
-        "category": category,
         "form": request.GET,
+        "form_action": path,
         "sorts": SORT_LABELS,
         "errors": {},
         "other_errors": [],
         "listing": None,
         "pagination": None,
+        "page_number": 1,
         "canonical_url": _absolute(request, path),
         "clear_url": path,
         "current_sort": request.GET.get("sort", DEFAULT_SORT),
         "in_stock_checked": request.GET.get("in_stock", "") not in ("", "0"),
-        **(extra or {}),
     }
     try:
-        query = parse_product_query(request.GET, category=category["slug"] if category else "")
+        query = parse_product_query(request.GET, category=path_category(page_context))
     except InvalidQuery as invalid:
-        context["errors"] = invalid.errors
-        facet_params = {f"{ATTRIBUTE_PREFIX}{name}" for name in facets}
-        context["other_errors"] = [
-            message for key, message in invalid.errors.items() if key not in FIELD_ERRORS and key not in facet_params
-        ]
-        context["facet_fields"] = _facet_fields(facets, request.GET, invalid.errors)
+        page = page_context(None)
+        if page is None:
+            raise Http404(NOT_FOUND_CATEGORY) from None
+        facet_values = page.pop("facets")()
+        facet_params = {f"{ATTRIBUTE_PREFIX}{name}" for name in facet_values}
+        context.update(
+            page,
+            errors=invalid.errors,
+            other_errors=[
+                message
+                for key, message in invalid.errors.items()
+                if key not in FIELD_ERRORS and key not in facet_params
+            ],
+            facet_fields=_facet_fields(facet_values, request.GET, invalid.errors),
+        )
         return render(request, "shop/listing.html", context, status=400)
 
+    params = _query_params(query)
     context.update(
-        facet_fields=_facet_fields(facets, request.GET, {}),
+        # The normalised query, not the raw input: one cached body serves every spelling of it.
+        form={**params, "q": query.search},
         current_sort=query.sort,
         in_stock_checked=query.in_stock,
         clear_url=_page_url(path, {"q": query.search} if require_search and query.search else {}, 1),
+        page_number=query.page,
     )
     if require_search and not query.search:
+        page = page_context(query) or {}
+        page.pop("facets", None)
+        context.update(page, facet_fields=[])
         return render(request, "shop/listing.html", context)
 
     query = replace(query, page_size=CATALOG_PAGE_SIZE)
-    listing = selectors.product_list(query)
-    if listing is None:  # the category went away between the two reads
-        raise Http404(NOT_FOUND_CATEGORY)
-    params = _query_params(query)
-    canonical_params = {"q": query.search} if query.search and category is None else {}
+    canonical_params = {"q": query.search} if query.search and not query.category else {}
     if query.page > 1:
         canonical_params["page"] = str(query.page)
+    context["canonical_url"] = _absolute(request, path, canonical_params)
+
+    def render_page() -> dict[str, Any] | None:
+        page = page_context(query)
+        listing = selectors.product_list(query) if page is not None else None
+        if page is None or listing is None:
+            return None
+        facets = page.pop("facets")()
+        body_context = {
+            **context,
+            **page,
+            "listing": listing,
+            "facet_fields": _facet_fields(facets, params, {}),
+            "first_page_url": _page_url(path, params, 1),
+            "pagination": _pagination(path, params, query.page, listing["pages"]),
+        }
+        category = page.get("category")
+        return {
+            "body": render_to_string("shop/_listing_body.html", body_context),
+            "title": str(page["title"]),
+            "category": {"description": category["description"]} if category else None,
+        }
+
+    # Rendering 24 cards costs more than everything else on the page: cache the rendered
+    # body next to the data it shows, under the same namespaces, so the same writes expire it.
+    # A hit needs no other read: not even the category tree.
+    rendered = cache.cached(
+        selectors.PRODUCTS,
+        depends_on=(selectors.CATEGORIES,),
+        key={"listing_page": query.cache_key(), "path": path, "language": get_language()},
+        build=render_page,
+    )
+    if rendered is None:
+        raise Http404(NOT_FOUND_CATEGORY)
     context.update(
-        listing=listing,
-        first_page_url=_page_url(path, params, 1),
-        pagination=_pagination(path, params, query.page, listing["pages"]),
-        canonical_url=_absolute(request, path, canonical_params),
+        title=rendered["title"],
+        category=rendered["category"],
+        cached_body=mark_safe(rendered["body"]),  # noqa: S308 - our own template's output, escaped when rendered
     )
     return render(request, "shop/listing.html", context)
+
+
+def path_category(page_context: PageContext) -> str:
+    """The category slug a listing is bound to ("" for search)."""
+    return getattr(page_context, "category_slug", "")
 
 
 def _category_path(tree: list[dict[str, Any]], slug: str) -> list[dict[str, Any]]:
@@ -189,28 +242,53 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", context)
 
 
+class _CategoryPage:
+    """The page context of one category's listing (see _listing)."""
+
+    def __init__(self, slug: str) -> None:
+        self.category_slug = slug
+
+    def __call__(self, query: ProductQuery | None) -> dict[str, Any] | None:
+        trail = _category_path(selectors.category_tree(), self.category_slug)
+        if not trail:
+            return None
+        return {
+            "category": trail[-1],
+            "ancestors": trail[:-1],
+            "title": trail[-1]["name"],
+            "facets": lambda: selectors.category_facets(self.category_slug),
+        }
+
+
+class _SearchPage:
+    """The page context of search results (see _listing)."""
+
+    category_slug = ""
+
+    def __init__(self, raw_query: str) -> None:
+        self.raw_query = raw_query
+
+    def __call__(self, query: ProductQuery | None) -> dict[str, Any]:
+        searched = Truncator(query.search if query else self.raw_query.strip()).chars(TITLE_QUERY_CHARS)
+        return {
+            "category": None,
+            "ancestors": [],
+            "title": TITLE_SEARCH_FOR % {"q": searched} if searched else TITLE_SEARCH,
+            "facets": dict,
+        }
+
+
 @require_safe
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A category's products with filters, sort and pages."""
-    trail = _category_path(selectors.category_tree(), slug)
-    if not trail:
-        raise Http404(NOT_FOUND_CATEGORY)
-    category = trail[-1]
-    return _listing(
-        request,
-        path=reverse("shop:category", kwargs={"slug": slug}),
-        category=category,
-        facets=selectors.category_facets(slug),
-        extra={"ancestors": trail[:-1], "title": category["name"]},
-    )
+    return _listing(request, path=reverse("shop:category", kwargs={"slug": slug}), page_context=_CategoryPage(slug))
 
 
 @require_safe
 def search(request: HttpRequest) -> HttpResponse:
     """Products across every category whose name or description contains ``q``."""
-    searched = Truncator((request.GET.get("q") or "").strip()).chars(TITLE_QUERY_CHARS)
-    title = TITLE_SEARCH_FOR % {"q": searched} if searched else TITLE_SEARCH
-    return _listing(request, path=reverse("shop:search"), extra={"title": title}, require_search=True)
+    page = _SearchPage(request.GET.get("q") or "")
+    return _listing(request, path=reverse("shop:search"), page_context=page, require_search=True)
 
 
 @require_safe
