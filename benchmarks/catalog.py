@@ -1,6 +1,7 @@
 """Catalog throughput and latency: cached vs uncached, against a minimal view on the same server.
 
-Run `make run` in one terminal, then:  .venv/bin/python benchmarks/catalog.py [--url http://127.0.0.1:8000]
+Run `DJANGO_DEBUG=0 make run` in one terminal (debug mode slows templates), then:
+    .venv/bin/python benchmarks/catalog.py [--url http://127.0.0.1:8000]
 
 Uncached requests each ask a different question (a distinct price floor or product), so every
 one misses the cache and goes to MongoDB; cached requests repeat one warmed URL. Figures from
@@ -13,6 +14,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import sys
 import urllib.request
 from pathlib import Path
@@ -51,6 +53,17 @@ def cache_stats(redis_url: str | None) -> dict[str, dict[str, int]]:
     return result
 
 
+def forget_products(redis_url: str | None, ids: list[str]) -> None:
+    """Bump each product's cache namespace, as a write would, so its next read misses."""
+    if not redis_url:
+        return
+    import redis
+
+    connection = redis.Redis.from_url(redis_url)
+    for product_id in ids:
+        connection.incr(f"cache:shop:ver:product.{product_id}")
+
+
 def row(result: Result) -> str:
     errors = sum(count for status, count in result.statuses.items() if status >= 500)
     return (
@@ -73,6 +86,8 @@ async def main() -> int:
     affinity = pin_to_last_core()
 
     base = args.url.rstrip("/")
+    # A fresh price ceiling per run keeps "uncached" URLs from hitting a previous run's answers.
+    nonce = random.randrange(100_000, 900_000)  # noqa: S311 - max_price stays under the 1,000,000 limit
     listing = f"/c/{args.category}/?sort=price"
     api_list = f"/api/products/?category={args.category}&sort=price"
     ids = [row["id"] for row in fetch_json(f"{base}/api/products/?page_size=100&sort=name")["results"]]
@@ -101,16 +116,18 @@ async def main() -> int:
     minimal = await phase("minimal view (/livez)", lambda i: "/livez", args.cached_requests)
     listing_cached = await phase("listing page, cached", lambda i: listing, args.cached_requests)
     listing_uncached = await phase(
-        "listing page, uncached", lambda i: f"{listing}&min_price=0.{i % 100:02d}&max_price={9000 + i}",
+        "listing page, uncached", lambda i: f"{listing}&min_price=0.{i % 100:02d}&max_price={nonce + i}",
         args.uncached_requests, concurrency=2,
     )  # fmt: skip
     api_cached = await phase("product list API, cached", lambda i: api_list, args.cached_requests)
     api_uncached = await phase(
-        "product list API, uncached", lambda i: f"{api_list}&min_price=0.{i % 100:02d}&max_price={9000 + i}",
+        "product list API, uncached",
+        lambda i: f"{api_list}&min_price=0.{i % 100:02d}&max_price={nonce + 50_000 + i}",
         args.uncached_requests, concurrency=2,
     )  # fmt: skip
     detail_cached = await phase("product API detail, cached", lambda i: f"/api/products/{detail_id}/",
                                 args.cached_requests)  # fmt: skip
+    forget_products(args.redis_url, ids)
     detail_uncached = await phase(
         "product API detail, uncached", lambda i: f"/api/products/{ids[1 + i % (len(ids) - 1)]}/",
         min(args.uncached_requests * 3, len(ids) - 1), concurrency=2,
@@ -127,10 +144,13 @@ async def main() -> int:
     }
     print("\n| ratio | value | target |")
     print("| --- | --- | --- |")
-    targets = {"cached / uncached": ">= 10x", "minimal view": ">= 0.50"}
+    # The issue's targets are for the listing page; the API rows are reported for comparison.
+    targets = {
+        "listing cached / uncached (req/s)": ">= 10",
+        "listing cached / minimal view (req/s)": ">= 0.50",
+    }
     for name, value in ratios.items():
-        target = next((t for key, t in targets.items() if key in name), "")
-        print(f"| {name} | {value:.2f} | {target} |")
+        print(f"| {name} | {value:.2f} | {targets.get(name, '')} |")
     if before or after:
         print("\ncache counters during the run (Redis):")
         for family in REDIS_STATS_KEYS:
