@@ -1,0 +1,105 @@
+"""The issue's promise, end to end over HTTP: after an admin edit, an API edit or a bulk
+update, the very next page and API answer show the new data; Redis down still serves."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.test import Client, override_settings
+
+from accounts.models import User
+from devstack.processes import free_port
+from shop import cache, services
+from shop.selectors import PRODUCTS, ProductQuery, product_list
+
+
+@pytest.fixture
+def staff(catalog: SimpleNamespace) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser("boss@example.com", "x"))
+    return client
+
+
+def shows(client: Client, text: str) -> tuple[bool, bool, bool]:
+    """Is ``text`` on the category page, the product page and the product list API?"""
+    return (
+        text in client.get("/c/t-shirts/").content.decode(),
+        text in client.get("/p/linen-tee/").content.decode(),
+        text in client.get("/api/products/?category=t-shirts").content.decode(),
+    )
+
+
+def test_second_request_is_a_cache_hit(client: Client, catalog: SimpleNamespace) -> None:
+    client.get("/c/t-shirts/")
+    before = cache.stats([PRODUCTS])[PRODUCTS]
+    client.get("/c/t-shirts/")
+    after = cache.stats([PRODUCTS])[PRODUCTS]
+    assert after["hit"] == before["hit"] + 1
+    assert after["miss"] == before["miss"]
+
+
+def test_admin_edit_is_on_the_next_page_and_api_answer(client: Client, staff: Client, catalog) -> None:
+    assert shows(client, "€19.90")[:2] == (True, True)  # pages format prices, the API does not
+    assert shows(client, '"price":"19.90"')[2]
+    response = staff.post(
+        "/admin/shop/product/?q=Linen",
+        {
+            "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000",
+            "form-0-id": str(catalog.linen.pk), "form-0-price": "24.00", "form-0-stock": "5", "_save": "Save",
+        },
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert shows(client, "€24.00")[:2] == (True, True)
+    assert shows(client, '"price":"24.00"')[2]
+
+
+def test_api_edit_is_on_the_next_page_and_api_answer(client: Client, staff: Client, catalog) -> None:
+    assert shows(client, "Linen tee") == (True, True, True)
+    response = staff.patch(
+        f"/api/products/{catalog.linen.pk}/", {"name": "Linen tee deluxe"}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert shows(client, "Linen tee deluxe") == (True, True, True)
+
+
+def test_bulk_update_is_on_the_next_page_and_api_answer(client: Client, catalog: SimpleNamespace) -> None:
+    assert shows(client, "€19.90")[:2] == (True, True)
+    services.products_bulk_update(product_ids=[catalog.linen.pk, catalog.sold_out.pk], price_factor=Decimal("2"))
+    assert shows(client, "€39.80")[:2] == (True, True)
+    assert '"price":"19.00"' in client.get("/api/products/?category=t-shirts").content.decode()
+
+
+def test_redis_down_still_serves_pages_and_api(client: Client, catalog: SimpleNamespace, settings) -> None:
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    with override_settings(CACHES=dead):
+        for url in ("/", "/c/t-shirts/", "/p/linen-tee/", "/search/?q=linen", "/api/products/", "/api/categories/"):
+            response = client.get(url)
+            assert response.status_code == 200, url
+        assert "Linen tee" in client.get("/c/t-shirts/").content.decode()
+
+
+def test_fifty_concurrent_requests_on_an_expired_listing_rebuild_it_once(catalog, settings) -> None:
+    settings.CACHE_TTL_SECONDS = 1
+    query = ProductQuery(category="clothing", sort="price")
+    product_list(query)
+    time.sleep(1.2)  # expired
+    before = cache.stats([PRODUCTS])[PRODUCTS]["rebuild"]
+    barrier = threading.Barrier(50)
+    answers: list[object] = []
+
+    def request() -> None:
+        barrier.wait()
+        answers.append(product_list(query))
+
+    threads = [threading.Thread(target=request) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(answers) == 50
+    assert all(answer == answers[0] for answer in answers)
+    assert cache.stats([PRODUCTS])[PRODUCTS]["rebuild"] - before == 1
