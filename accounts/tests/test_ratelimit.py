@@ -1,0 +1,149 @@
+"""Login and password-reset throttling (accounts/ratelimit.py) against the real Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.core import mail
+from django.test import Client, override_settings
+from django_redis import get_redis_connection
+
+from accounts import ratelimit
+from accounts.forms import LOGIN_FAILED
+from accounts.models import User
+from devstack.processes import free_port
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "plum-harbour-42"
+
+
+@pytest.fixture
+def shopper() -> User:
+    return User.objects.create_user("ana@example.com", PASSWORD)
+
+
+def login(client: Client, email: str = "ana@example.com", password: str = PASSWORD, ip: str = "127.0.0.1"):
+    return client.post("/account/login/", {"username": email, "password": password}, REMOTE_ADDR=ip)
+
+
+def fail(client: Client, times: int, email: str = "ana@example.com", ip: str = "127.0.0.1") -> None:
+    for _ in range(times):
+        assert login(client, email=email, password="wrong-guess", ip=ip).status_code == 200
+
+
+def test_defaults_and_key_names() -> None:
+    assert settings.LOGIN_FAILURES_PER_ACCOUNT == 5
+    assert settings.LOGIN_FAILURES_PER_IP == 20
+    assert settings.LOGIN_FAILURE_WINDOW_SECONDS == 15 * 60
+    digest = hashlib.sha256(b"ana@example.com").hexdigest()[:32]
+    assert ratelimit.login_account_key(" Ana@Example.COM ") == f"rl:login:account:{digest}"
+    assert ratelimit.login_ip_key("10.0.0.7") == "rl:login:ip:10.0.0.7"
+    assert ratelimit.reset_ip_key("10.0.0.7") == "rl:reset:ip:10.0.0.7"
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(client: Client, shopper: User) -> None:
+    fail(client, 5, email="Ana@Example.com")
+
+    response = login(client)
+
+    assert response.status_code == 429
+    assert "Too many failed attempts. Try again in 15 minutes." in response.text
+    assert 0 < int(response["Retry-After"]) <= 15 * 60
+    assert client.session.get(SESSION_KEY) is None
+    redis_db = get_redis_connection("default")
+    account_key = ratelimit.login_account_key("ana@example.com")
+    ip_key = ratelimit.login_ip_key("127.0.0.1")
+    assert int(redis_db.get(account_key)) == 5  # refused attempts are not counted
+    assert 0 < redis_db.ttl(account_key) <= 15 * 60
+    assert 0 < redis_db.ttl(ip_key) <= 15 * 60
+
+
+def test_lockout_is_per_account(client: Client, shopper: User) -> None:
+    User.objects.create_user("luis@example.com", PASSWORD)
+    fail(client, 5)
+
+    assert login(client, email="luis@example.com").status_code == 302
+
+
+def test_successful_login_clears_the_account_counter_only(client: Client, shopper: User) -> None:
+    fail(client, 4)
+
+    assert login(client).status_code == 302
+
+    redis_db = get_redis_connection("default")
+    assert redis_db.exists(ratelimit.login_account_key("ana@example.com")) == 0
+    assert int(redis_db.get(ratelimit.login_ip_key("127.0.0.1"))) == 4
+
+
+def test_failures_from_one_ip_across_accounts_hit_the_ip_limit(client: Client, shopper: User, settings) -> None:
+    settings.LOGIN_FAILURES_PER_IP = 6
+    for number in range(6):
+        fail(client, 1, email=f"guess{number}@example.com", ip="10.0.0.7")
+
+    locked = login(client, ip="10.0.0.7")
+    elsewhere = login(Client(), ip="10.0.0.8")
+
+    assert locked.status_code == 429
+    assert str(LOGIN_FAILED) not in locked.text
+    assert elsewhere.status_code == 302
+
+
+def test_limits_come_from_settings(client: Client, shopper: User, settings) -> None:
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    settings.LOGIN_FAILURE_WINDOW_SECONDS = 120
+    fail(client, 2)
+
+    response = login(client)
+
+    assert response.status_code == 429
+    assert "Try again in 2 minutes." in response.text
+    assert 0 < get_redis_connection("default").ttl(ratelimit.login_account_key("ana@example.com")) <= 120
+
+
+def test_password_reset_is_limited_per_ip_without_mailing(client: Client, shopper: User, settings) -> None:
+    settings.LOGIN_FAILURES_PER_IP = 2
+    for _ in range(2):
+        assert client.post("/account/password/reset/", {"email": "ana@example.com"}).status_code == 302
+    mail.outbox.clear()
+
+    response = client.post("/account/password/reset/", {"email": "ana@example.com"})
+
+    assert response.status_code == 429
+    assert "Too many password reset requests. Try again in 15 minutes." in response.text
+    assert mail.outbox == []
+    assert get_redis_connection("default").ttl(ratelimit.reset_ip_key("127.0.0.1")) > 0
+    # Reset requests are not failed logins: the login page is still open to this address.
+    assert login(client).status_code == 302
+
+
+def test_password_reset_lifts_the_account_lockout(client: Client, shopper: User) -> None:
+    fail(client, 5)
+    client.post("/account/password/reset/", {"email": "ana@example.com"})
+    link = mail.outbox[0].body.split("http://testserver", 1)[1].split()[0]
+    form_url = client.get(link, follow=True).redirect_chain[-1][0]
+    client.post(form_url, {"new_password1": "quiet-lantern-97", "new_password2": "quiet-lantern-97"})
+
+    assert login(client, password="quiet-lantern-97").status_code == 302
+
+
+def test_login_and_reset_fail_open_when_redis_is_down(
+    client: Client, shopper: User, settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    started = time.monotonic()
+    with override_settings(CACHES=dead), caplog.at_level(logging.WARNING, logger="accounts.ratelimit"):
+        fail(client, 6)
+        response = login(client)
+        reset = client.post("/account/password/reset/", {"email": "ana@example.com"})
+
+    assert response.status_code == 302
+    assert reset.status_code == 302
+    assert len(mail.outbox) == 1
+    assert "failing open" in caplog.text
+    assert time.monotonic() - started < 5

@@ -1,0 +1,198 @@
+"""Site account pages: sign-up, log in and out, profile, password change and reset.
+
+Thin views over Django's auth views, accounts.forms, accounts.signup (the write) and
+accounts.ratelimit (login and reset throttling). Logging in always goes through
+``django.contrib.auth.login``, so ``user_logged_in`` fires for every site session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_safe
+
+from accounts import ratelimit
+from accounts.forms import EMAIL_TAKEN, EMAIL_TAKEN_CODE, EmailLoginForm, SignupForm
+from accounts.sessions import session_index_add
+from accounts.signup import EmailAlreadyRegistered, user_signup
+
+# User-facing messages, asserted by the tests.
+LOGIN_LOCKED_OUT = ngettext_lazy(
+    "Too many failed attempts. Try again in %(minutes)d minute.",
+    "Too many failed attempts. Try again in %(minutes)d minutes.",
+    "minutes",
+)
+RESET_LOCKED_OUT = ngettext_lazy(
+    "Too many password reset requests. Try again in %(minutes)d minute.",
+    "Too many password reset requests. Try again in %(minutes)d minutes.",
+    "minutes",
+)
+# Pages other apps own; replace with reverse() once their URL names exist.
+ORDERS_URL = "/orders/"
+API_SESSIONS_URL = "/account/sessions/"
+# The backend that checks site passwords; named so login() works if more backends are added.
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _safe_next(request: HttpRequest) -> str:
+    """The ``next`` URL if it stays on this site (same host, no scheme switch to http); else ""."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""
+
+
+def _too_many(seconds: int, message: Any) -> dict[str, Any]:
+    return {"locked_out": message % {"minutes": ratelimit.minutes_to_wait(seconds)}}
+
+
+@sensitive_post_parameters("password1", "password2")
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account, log it in, and go to ``next`` (same site only) or the profile."""
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
+    form = SignupForm(request.POST) if request.method == "POST" else SignupForm()
+    if form.is_bound and form.is_valid():
+        try:
+            user = user_signup(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                full_name=form.cleaned_data["full_name"],
+            )
+        except EmailAlreadyRegistered:
+            form.add_error("email", ValidationError(EMAIL_TAKEN, code=EMAIL_TAKEN_CODE))
+        else:
+            login(request, user, backend=MODEL_BACKEND)
+            return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
+    context = {"form": form, "next": _safe_next(request), "email_taken": form.has_error("email", EMAIL_TAKEN_CODE)}
+    return render(request, "accounts/signup.html", context)
+
+
+class SiteLoginView(auth_views.LoginView):
+    """Django's LoginView with e-mail login, one generic failure message, and failure limits."""
+
+    form_class = EmailLoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        email = request.POST.get("username", "")
+        wait = ratelimit.login_retry_after(ip=ratelimit.client_ip(request), email=email)
+        if wait:
+            # Refused before the password is looked at: during a lockout even the right one fails.
+            # The form is unbound so rendering it cannot run authenticate() either.
+            form = self.form_class(request, initial={"username": email})
+            context = self.get_context_data(form=form, **_too_many(wait, LOGIN_LOCKED_OUT))
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: EmailLoginForm) -> HttpResponse:
+        ratelimit.login_failures_clear(email=form.cleaned_data["username"])
+        return super().form_valid(form)
+
+    def form_invalid(self, form: EmailLoginForm) -> HttpResponse:
+        if form.credentials_rejected():
+            ratelimit.login_failure_record(
+                ip=ratelimit.client_ip(self.request), email=form.cleaned_data.get("username", "")
+            )
+        return super().form_invalid(form)
+
+
+class SiteLogoutView(auth_views.LogoutView):
+    """Logging out is a POST; a GET (an old link, a typed URL) shows a page with the button."""
+
+    http_method_names = ["get", "head", "post", "options"]
+    template_name = "accounts/logout.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect(self.get_success_url())
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "next": _safe_next(self.request)}
+
+
+@never_cache
+@login_required
+@require_safe
+def profile(request: HttpRequest) -> HttpResponse:
+    """The shopper's own account page."""
+    return render(request, "accounts/profile.html", {"orders_url": ORDERS_URL, "sessions_url": API_SESSIONS_URL})
+
+
+class SitePasswordChangeView(auth_views.PasswordChangeView):
+    """Django's view: needs the old password, keeps this session logged in, ends the others."""
+
+    template_name = "accounts/password_change.html"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        # update_session_auth_hash gave this session a new key: index it, so a ban can end it.
+        session_index_add(user_id=self.request.user.pk, session_key=self.request.session.session_key)
+        return response
+
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+class SitePasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+class SitePasswordResetView(auth_views.PasswordResetView):
+    """Mails a reset link if an active account has the address; the answer is the same either way."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "registration/account_password_reset_email.txt"
+    subject_template_name = "registration/account_password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        ip = ratelimit.client_ip(request)
+        wait = ratelimit.password_reset_retry_after(ip=ip)
+        if wait:
+            form = self.form_class(initial={"email": request.POST.get("email", "")})
+            response = self.render_to_response(
+                self.get_context_data(form=form, **_too_many(wait, RESET_LOCKED_OUT)), status=429
+            )
+            response["Retry-After"] = str(wait)
+            return response
+        # Every request counts, mailed or not, so the limit itself reveals nothing about addresses.
+        ratelimit.password_reset_request_record(ip=ip)
+        return super().post(request, *args, **kwargs)
+
+
+class SitePasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class SitePasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        # Whoever holds the mailbox owns the account: lift a lockout a guesser may have caused.
+        ratelimit.login_failures_clear(email=form.user.email)
+        return response
+
+
+class SitePasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
