@@ -51,6 +51,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text=_("Unticking this blocks the user."),
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True, editable=False)
+    blocked_by = models.CharField(_("blocked by"), max_length=254, blank=True, editable=False)
 
     objects = UserManager()
 

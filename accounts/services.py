@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+
+from accounts import blocklist, realtime, tickets
+from accounts import sessions as site_sessions
 from accounts.models import User
+from accounts.tokens import ERROR_FAMILY_ENDED, FAMILY_CLAIM, TiendaAccessToken, TiendaRefreshToken
+
+ERROR_REFRESH_REUSED = _(
+    "This refresh token was already used. For your safety the session has been ended on every device "
+    "that shared it. Log in again."
+)
+ERROR_ACCOUNT_BLOCKED = _("This account is blocked. Contact the shop if you think this is a mistake.")
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_SHOPPER_EMAIL = "shopper@example.com"
@@ -16,3 +30,110 @@ def demo_accounts_create(*, password: str) -> list[User]:
     if not User.objects.filter(email=DEMO_SHOPPER_EMAIL).exists():
         created.append(User.objects.create_user(DEMO_SHOPPER_EMAIL, password, full_name="Demo Shopper"))
     return created
+
+
+# --- API tokens -------------------------------------------------------------------------
+
+
+def _refresh_ttl_seconds() -> int:
+    return int(api_settings.REFRESH_TOKEN_LIFETIME.total_seconds())
+
+
+def token_pair_issue(*, user: User, user_agent: str = "", ip: str = "") -> dict[str, str]:
+    """Start an API session: a refresh token in a new family, and its first access token."""
+    refresh = TiendaRefreshToken.for_session(user)
+    blocklist.family_register(
+        family=refresh.family,
+        user_id=str(user.pk),
+        refresh_jti=refresh.jti,
+        user_agent=user_agent,
+        ip=ip,
+        ttl_seconds=_refresh_ttl_seconds(),
+    )
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def token_refresh(*, raw_refresh: str) -> dict[str, str]:
+    """Rotate a refresh token. Presenting an already-rotated one ends the whole session."""
+    refresh = TiendaRefreshToken(raw_refresh)  # signature, expiry, type and blocklist
+    user = User.objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM)).first()
+    if user is None or not user.is_active:
+        raise TokenError(ERROR_ACCOUNT_BLOCKED)
+    rotated = TiendaRefreshToken.for_session(user, family=refresh.family)
+    outcome = blocklist.family_rotate(
+        family=refresh.family,
+        user_id=str(user.pk),
+        old_jti=refresh.jti,
+        new_jti=rotated.jti,
+        ttl_seconds=_refresh_ttl_seconds(),
+    )
+    if outcome == blocklist.REUSED:
+        # Two holders of one refresh token: one is a thief. End the session for both.
+        blocklist.end_family(family=refresh.family, user_id=str(user.pk), ttl_seconds=_refresh_ttl_seconds())
+        raise TokenError(ERROR_REFRESH_REUSED)
+    if outcome == blocklist.UNKNOWN:
+        raise TokenError(ERROR_FAMILY_ENDED)
+    return {"access": str(rotated.access_token), "refresh": str(rotated)}
+
+
+def token_logout(*, access: TiendaAccessToken) -> None:
+    """Log out this API session: the presented access token and its session's refresh tokens."""
+    user_id = str(access.payload[api_settings.USER_ID_CLAIM])
+    blocklist.revoke_token(jti=str(access.payload[api_settings.JTI_CLAIM]), expires_at=int(access.payload["exp"]))
+    blocklist.end_family(family=str(access.payload[FAMILY_CLAIM]), user_id=user_id, ttl_seconds=_refresh_ttl_seconds())
+
+
+def api_session_end(*, user: User, family: str) -> bool:
+    """End one of the user's API sessions; False when it is not theirs or already over."""
+    if not any(row["family"] == family for row in blocklist.families(str(user.pk))):
+        return False
+    blocklist.end_family(family=family, user_id=str(user.pk), ttl_seconds=_refresh_ttl_seconds())
+    return True
+
+
+def api_sessions(*, user: User) -> list[dict[str, str]]:
+    """The user's live API sessions (device, IP, created, last refreshed)."""
+    return blocklist.families(str(user.pk))
+
+
+def tokens_revoke_all_for_user(*, user: User) -> None:
+    """Void every token the user holds, including ones this server never saw."""
+    blocklist.cut_off(user_id=str(user.pk), ttl_seconds=_refresh_ttl_seconds())
+
+
+def user_sign_out_everywhere(*, user: User) -> None:
+    """Log out everywhere: every token, every site session, every open socket."""
+    tokens_revoke_all_for_user(user=user)
+    site_sessions.sessions_end_all(user_id=user.pk)
+    realtime.user_sockets_close(user_id=user.pk, reason="signed-out")
+
+
+# --- Bans --------------------------------------------------------------------------------
+
+
+def user_block(*, user: User, actor: User | None = None) -> User:
+    """Block a user: inactive at once, tokens void, site sessions ended, sockets closed."""
+    if user.is_active or user.blocked_at is None:
+        user.is_active = False
+        user.blocked_at = timezone.now()
+        user.blocked_by = actor.email if actor else ""
+        user.save(update_fields=["is_active", "blocked_at", "blocked_by"])
+    user_sign_out_everywhere(user=user)
+    return user
+
+
+def user_unblock(*, user: User) -> User:
+    """Let a blocked user log in again (their old tokens stay void)."""
+    user.is_active = True
+    user.blocked_at = None
+    user.blocked_by = ""
+    user.save(update_fields=["is_active", "blocked_at", "blocked_by"])
+    return user
+
+
+# --- WebSocket tickets --------------------------------------------------------------------
+
+
+def ws_ticket_issue(*, user: User) -> dict[str, object]:
+    """A single-use ticket to open a WebSocket as ``user``."""
+    return {"ticket": tickets.ticket_issue(user_id=user.pk), "expires_in": tickets.TICKET_TTL_SECONDS}

@@ -6,6 +6,7 @@ Every value that varies between deployments is read here from the environment
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -111,13 +112,24 @@ CHANNEL_LAYERS = {
 # --- Authentication ---------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+LOGOUT_REDIRECT_URL = "home"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Accounts: site login throttling (accounts/ratelimit.py) -----------------------
+# Failed logins per account (e-mail typed) and per client IP; the window restarts at each
+# failure. At a limit the login page answers 429 without checking the password. The per-IP
+# limit also caps password-reset requests per client IP (mail bombing).
+
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_IP = 20
+LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
 
 # --- HTTP -------------------------------------------------------------------------
 
@@ -177,8 +189,10 @@ REST_FRAMEWORK = {
     # DRF answers an anonymous request 401 only when the first class sends a WWW-Authenticate
     # challenge (Basic does, Session does not; otherwise 403). The accounts issue puts JWT first.
     # https://www.django-rest-framework.org/api-guide/authentication/#unauthorized-and-forbidden-responses
+    # JWT first: its WWW-Authenticate challenge makes anonymous requests 401, not 403.
+    # https://www.django-rest-framework.org/api-guide/authentication/#unauthorized-and-forbidden-responses
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.BasicAuthentication",
+        "accounts.authentication.TiendaJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Each API class states its own permissions; this is only the fallback.
@@ -190,6 +204,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Only the token endpoint uses it: password guessing over the API, per client IP.
+    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_TOKEN_RATE", "20/minute")},
 }
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
 SPECTACULAR_SETTINGS = {
@@ -203,6 +219,24 @@ SPECTACULAR_SETTINGS = {
     # Separate request and response components, so read-only and write-only fields are accurate.
     "COMPONENT_SPLIT_REQUEST": True,
     "TAGS": [{"name": "catalog", "description": "Products and categories: public reads, staff writes."}],
+}
+
+# --- API tokens (simplejwt + the Redis blocklist in accounts/blocklist.py) -------------------
+# https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "ALGORITHM": "HS256",
+    # Set by each environment file once SECRET_KEY is final (local, test, production).
+    "SIGNING_KEY": None,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.TiendaAccessToken",),
+    "USER_AUTHENTICATION_RULE": "accounts.authentication.user_is_active_rule",
+    "UPDATE_LAST_LOGIN": False,
 }
 
 # --- Demo data ----------------------------------------------------------------------

@@ -6,7 +6,8 @@ from config.env import env_bool, env_str
 from config.settings.base import *  # noqa: F403
 
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "local-only-insecure-key-do-not-deploy")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "local-only-insecure-key-do-not-deploy-" + "x" * 30)
+SIMPLE_JWT["SIGNING_KEY"] = env_str("JWT_SIGNING_KEY", "") or SECRET_KEY
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # whitenoise serves straight from the app directories; no collectstatic needed here.

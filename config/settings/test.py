@@ -6,7 +6,8 @@ from config.env import env_str
 from config.settings.base import *  # noqa: F403
 
 DEBUG = False
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "test-only-insecure-key")
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "test-only-insecure-key-" + "x" * 40)
+SIMPLE_JWT["SIGNING_KEY"] = env_str("JWT_SIGNING_KEY", "") or SECRET_KEY
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests never depend on collectstatic having run.

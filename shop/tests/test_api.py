@@ -298,7 +298,7 @@ def test_writes_need_staff(client: APIClient, shop_catalog: SimpleNamespace) -> 
     for method, target, payload in writes:
         response = getattr(client, method)(target, payload, format="json")
         assert response.status_code == 401, (method, target)
-        assert response["WWW-Authenticate"].startswith("Basic")
+        assert response["WWW-Authenticate"].startswith("Bearer")
     client.force_authenticate(User.objects.create_user("shopper@example.com", "pw"))
     for method, target, payload in writes:
         assert getattr(client, method)(target, payload, format="json").status_code == 403, (method, target)

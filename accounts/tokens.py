@@ -1,0 +1,95 @@
+"""simplejwt tokens that know about the Redis blocklist (accounts/blocklist.py).
+
+Each token carries ``jti``, ``fam`` (the API session it belongs to) and ``iat_ms`` (issue time
+in milliseconds, compared with the user's cut-off; ``iat`` has whole seconds only).
+Verification checks the blocklist with one MGET; if Redis cannot answer, it raises
+``AuthUnavailable`` (503) and never lets the token through.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from accounts import blocklist
+
+FAMILY_CLAIM = "fam"
+ISSUED_MS_CLAIM = "iat_ms"
+
+ERROR_REVOKED = _("This token has been revoked: you logged out. Log in again.")
+ERROR_FAMILY_ENDED = _("This session has been ended. Log in again.")
+ERROR_CUT_OFF = _(
+    "This token was issued before your password, permissions or sign-ins changed, or your account was "
+    "blocked. Log in again."
+)
+ERROR_NO_SESSION = _("This token belongs to no session. Log in again.")
+ERROR_UNAVAILABLE = _("Sign-in checks are unavailable right now, so the request was refused. Try again shortly.")
+
+
+class AuthUnavailable(APIException):
+    """The blocklist cannot be read: fail closed with 503, never let the token through."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = ERROR_UNAVAILABLE
+    default_code = "auth_unavailable"
+
+
+class _BlocklistChecked:
+    payload: dict[str, Any]
+
+    def verify(self) -> None:
+        super().verify()  # type: ignore[misc] - signature, expiry, jti, type
+        self.check_blocklist()
+
+    def check_blocklist(self) -> None:
+        """Raise TokenError if the token was revoked, its session ended or the user cut off."""
+        family = self.payload.get(FAMILY_CLAIM)
+        if not family or ISSUED_MS_CLAIM not in self.payload:
+            raise TokenError(ERROR_NO_SESSION)
+        try:
+            state = blocklist.token_state(
+                jti=self.payload[api_settings.JTI_CLAIM],
+                family=family,
+                user_id=str(self.payload.get(api_settings.USER_ID_CLAIM, "")),
+            )
+        except blocklist.BlocklistUnavailable as error:
+            raise AuthUnavailable() from error
+        if state.revoked:
+            raise TokenError(ERROR_REVOKED)
+        if state.cutoff_ms is not None and int(self.payload[ISSUED_MS_CLAIM]) < state.cutoff_ms:
+            raise TokenError(ERROR_CUT_OFF)
+        if state.family_ended:
+            raise TokenError(ERROR_FAMILY_ENDED)
+
+
+class TiendaAccessToken(_BlocklistChecked, AccessToken):
+    """An access token checked against the blocklist on every request."""
+
+
+class TiendaRefreshToken(_BlocklistChecked, RefreshToken):
+    """A refresh token in a session (family); rotation is tracked in Redis."""
+
+    access_token_class = TiendaAccessToken
+
+    @classmethod
+    def for_session(cls, user: Any, *, family: str | None = None) -> TiendaRefreshToken:
+        """A refresh token for ``user`` in ``family`` (a new session when None)."""
+        token = cls.for_user(user)
+        token[FAMILY_CLAIM] = family or uuid.uuid4().hex
+        token[ISSUED_MS_CLAIM] = blocklist.now_ms()
+        return token
+
+    @property
+    def family(self) -> str:
+        return str(self.payload[FAMILY_CLAIM])
+
+    @property
+    def jti(self) -> str:
+        return str(self.payload[api_settings.JTI_CLAIM])
