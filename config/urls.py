@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import session_views
 from config.views import healthz, livez
 from shop import views as shop_views
 
@@ -13,8 +14,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", include("shop.staff_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("account/sessions/", session_views.api_sessions, name="account-sessions"),
+    path("account/sessions/end-all/", session_views.sessions_end_all, name="account-sessions-end-all"),
+    path("account/sessions/<str:session_id>/end/", session_views.api_session_end, name="account-session-end"),
+    path("account/", include("accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/auth/", include("accounts.api_urls")),
     path("api/", include("shop.api_urls")),
     path("", include("shop.urls")),
     path("", shop_views.home, name="home"),

@@ -7,6 +7,9 @@ from channels.testing import HttpCommunicator, WebsocketCommunicator
 
 from config.asgi import application
 
+# Channels closes stale database connections around every consumer, the refusing one too.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.mark.asyncio
 async def test_http_reaches_django() -> None:
