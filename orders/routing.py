@@ -1,7 +1,13 @@
-"""WebSocket routes of the orders app (live order pages arrive with the orders issue)."""
+"""WebSocket routes of the orders app (protocol in docs/api.md)."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-websocket_urlpatterns: list[URLPattern] = []
+from orders import consumers
+
+websocket_urlpatterns = [
+    path("ws/orders/", consumers.OrderListConsumer.as_asgi()),
+    path("ws/orders/<str:order_id>/", consumers.OrderConsumer.as_asgi()),
+    path("ws/staff/orders/", consumers.StaffOrdersConsumer.as_asgi()),
+]

@@ -1,0 +1,71 @@
+"""The one place that publishes order changes over the channel layer (STYLE.md).
+
+Groups: ``order.<id>`` (its detail page), ``orders.user.<id>`` (the owner's list) and
+``orders.staff`` (the staff dashboard). Pushes are a courtesy: they are sent after the write
+and may be lost (channels-redis drops messages over capacity), so every page resyncs from
+the database on (re)connect and whenever it sees a gap in ``seq``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from orders.models import Order, OrderEvent
+
+logger = logging.getLogger(__name__)
+
+ORDER_CHANGED = "order.changed"  # handled by consumers' order_changed()
+STAFF_GROUP = "orders.staff"
+
+
+def order_group(order_id: object) -> str:
+    return f"order.{order_id}"
+
+
+def owner_group(user_id: object) -> str:
+    return f"orders.user.{user_id}"
+
+
+def event_payload(event: OrderEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "from": event.from_status,
+        "to": event.to_status,
+        "actor": event.actor_email,
+        "at": event.at.isoformat(),
+    }
+
+
+def order_payload(order: Order, event: OrderEvent | None = None) -> dict[str, Any]:
+    """What a page needs to show an order's new state; ``event`` is the change that led to it."""
+    payload: dict[str, Any] = {
+        "order_id": str(order.pk),
+        "number": order.number,
+        "status": order.status,
+        "status_label": str(order.get_status_display()),
+        "seq": order.seq,
+        "email": order.email,
+        "total": f"{order.total:.2f}",
+        "currency": order.currency,
+        "created_at": order.created_at.isoformat(),
+    }
+    if event is not None:
+        payload["event"] = event_payload(event)
+    return payload
+
+
+def publish_order_changed(order: Order, event: OrderEvent) -> None:
+    """Push the change to the order's page, the owner's list and the staff dashboard."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": ORDER_CHANGED, "order": order_payload(order, event)}
+    for group in (order_group(order.pk), owner_group(order.user_id), STAFF_GROUP):
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception as error:  # noqa: BLE001 - the write is done; pages will resync
+            logger.warning("could not push %s #%s to %s: %s", order.number, event.seq, group, error)

@@ -1,0 +1,101 @@
+"""Orders are single MongoDB documents: lines, shipping address and timeline are embedded,
+so an order is written whole or not at all, and a status change plus its timeline entry is
+one atomic document update (orders/services.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_mongodb_backend.fields import EmbeddedModelArrayField, EmbeddedModelField, ObjectIdField
+from django_mongodb_backend.models import EmbeddedModel
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending payment")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# DESIGN.md section 4: the only legal moves.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+
+class OrderLine(EmbeddedModel):
+    """A product as it was when bought: name, SKU and unit price are copies, not links."""
+
+    product_id = ObjectIdField(_("product"))
+    sku = models.CharField(_("SKU"), max_length=40)
+    name = models.CharField(_("name"), max_length=200)
+    unit_price = models.DecimalField(_("unit price"), max_digits=10, decimal_places=2)
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class ShippingAddress(EmbeddedModel):
+    full_name = models.CharField(_("full name"), max_length=150)
+    line1 = models.CharField(_("address"), max_length=200)
+    line2 = models.CharField(_("address (line 2)"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100)
+    postal_code = models.CharField(_("postal code"), max_length=20)
+    country = models.CharField(_("country"), max_length=2, default="ES")
+
+
+class OrderEvent(EmbeddedModel):
+    """One entry of the timeline; ``seq`` numbers an order's changes 1, 2, 3..."""
+
+    seq = models.PositiveIntegerField(_("sequence"))
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20)
+    actor_email = models.CharField(_("by"), max_length=254, blank=True)
+    at = models.DateTimeField(_("at"))
+
+
+class Order(models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer"), related_name="orders", on_delete=models.PROTECT
+    )
+    email = models.EmailField(_("e-mail"))
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    seq = models.PositiveIntegerField(_("last event number"), default=1)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    total = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    lines = EmbeddedModelArrayField(OrderLine, verbose_name=_("lines"))
+    address = EmbeddedModelField(ShippingAddress, verbose_name=_("shipping address"))
+    events = EmbeddedModelArrayField(OrderEvent, verbose_name=_("timeline"), default=list)
+    created_at = models.DateTimeField(_("placed"), default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_user_created"),
+            models.Index(fields=["status", "-created_at"], name="order_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("orders:detail", kwargs={"number": self.number})
+
+    def can_become(self, status: str) -> bool:
+        return status in TRANSITIONS[self.status]

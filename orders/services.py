@@ -1,0 +1,204 @@
+"""Writes on orders: placing an order and every status change (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from django.db import IntegrityError, connection
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from orders import events
+from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, ShippingAddress
+from shop.models import Product
+from shop.services import product_stock_return, product_stock_take
+
+MAX_LINES = 50
+MAX_QUANTITY = 99
+_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+class OrderError(ValueError):
+    """A request about orders that cannot be honoured; ``message`` says why, for a person."""
+
+    code = "order_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EmptyCart(OrderError):
+    code = "empty_cart"
+
+
+class InvalidLine(OrderError):
+    code = "invalid_line"
+
+
+class OutOfStock(OrderError):
+    code = "out_of_stock"
+
+
+class IllegalTransition(OrderError):
+    code = "illegal_transition"
+
+
+@dataclass(frozen=True)
+class CartLine:
+    product_id: str
+    quantity: int
+
+
+def _normalise_lines(lines: Sequence[CartLine]) -> dict[ObjectId, int]:
+    if not lines:
+        raise EmptyCart(_("Your cart is empty: add a product before checking out."))
+    if len(lines) > MAX_LINES:
+        raise InvalidLine(_("An order can have at most %(max)d different products.") % {"max": MAX_LINES})
+    merged: dict[ObjectId, int] = {}
+    for line in lines:
+        try:
+            product_id = ObjectId(str(line.product_id))
+        except (InvalidId, TypeError):
+            raise InvalidLine(_("“%(id)s” is not a product id.") % {"id": str(line.product_id)[:40]}) from None
+        merged[product_id] = merged.get(product_id, 0) + int(line.quantity)
+    for quantity in merged.values():
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise InvalidLine(_("Quantities must be from 1 to %(max)d.") % {"max": MAX_QUANTITY})
+    return merged
+
+
+def _new_number() -> str:
+    stamp = timezone.now().strftime("%y%m%d")
+    return f"T{stamp}-" + "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(6))
+
+
+def order_place(*, user: User, lines: Sequence[CartLine], address: ShippingAddress) -> Order:
+    """Create a pending order, taking stock product by product with conditional updates.
+
+    Two shoppers cannot both buy the last unit: each take is one ``stock >= n`` update. If a
+    line cannot be served, every unit already taken is put back and nothing is written.
+    """
+    wanted = _normalise_lines(lines)
+    products = {p.pk: p for p in Product.objects.filter(pk__in=list(wanted), is_active=True)}
+    for product_id in wanted:
+        if product_id not in products:
+            raise InvalidLine(_("A product in your cart is no longer for sale. Remove it and try again."))
+    address.full_clean()
+    taken: list[tuple[ObjectId, int]] = []
+    try:
+        for product_id, quantity in wanted.items():
+            if not product_stock_take(product_id=product_id, quantity=quantity):
+                product = products[product_id]
+                available = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first() or 0
+                raise OutOfStock(
+                    _("Only %(available)d of “%(name)s” left: lower the quantity and try again.")
+                    % {"available": available, "name": product.name}
+                    if available
+                    else _("“%(name)s” has just sold out. Remove it from your cart and try again.")
+                    % {"name": product.name}
+                )
+            taken.append((product_id, quantity))
+        order = _insert_order(user=user, wanted=wanted, products=products, address=address)
+    except BaseException:
+        for product_id, quantity in taken:
+            product_stock_return(product_id=product_id, quantity=quantity)
+        raise
+    events.publish_order_changed(order, order.events[-1])
+    return order
+
+
+def _insert_order(
+    *, user: User, wanted: dict[ObjectId, int], products: dict[ObjectId, Product], address: ShippingAddress
+) -> Order:
+    now = timezone.now()
+    order_lines = [
+        OrderLine(
+            product_id=product_id,
+            sku=products[product_id].sku,
+            name=products[product_id].name,
+            unit_price=products[product_id].price,
+            quantity=quantity,
+        )
+        for product_id, quantity in wanted.items()
+    ]
+    total = sum((line.line_total for line in order_lines), Decimal("0.00"))
+    currency = next(iter(products.values())).currency
+    created = OrderEvent(seq=1, from_status="", to_status=OrderStatus.PENDING, actor_email=user.email, at=now)
+    for _attempt in range(5):
+        order = Order(
+            number=_new_number(), user=user, email=user.email, status=OrderStatus.PENDING, seq=1, currency=currency,
+            total=total, lines=order_lines, address=address, events=[created], created_at=now, updated_at=now,
+        )  # fmt: skip
+        try:
+            order.save(force_insert=True)  # one document: the order exists whole or not at all
+        except IntegrityError:
+            continue  # the random number was taken: draw another
+        return order
+    raise OrderError(_("We could not place your order. Please try again."))
+
+
+def order_status_change(*, order: Order, to: str, actor: User | None) -> Order:
+    """Move ``order`` to ``to`` if the state machine allows it; record, restock, publish.
+
+    The status, the sequence number and the new timeline entry change in one conditional
+    update of the order document, so concurrent changes cannot both win or skip a number.
+    """
+    if to not in OrderStatus.values:
+        raise IllegalTransition(_("“%(status)s” is not an order status.") % {"status": str(to)[:30]})
+    for _attempt in range(3):
+        if to not in TRANSITIONS[order.status]:
+            raise IllegalTransition(
+                _("Order %(number)s is %(current)s; it cannot become %(wanted)s.")
+                % {
+                    "number": order.number,
+                    "current": order.get_status_display(),
+                    "wanted": OrderStatus(to).label,
+                }
+            )
+        event = OrderEvent(
+            seq=order.seq + 1, from_status=order.status, to_status=to,
+            actor_email=actor.email if actor else "system", at=timezone.now(),
+        )  # fmt: skip
+        result = connection.get_collection(Order._meta.db_table).update_one(
+            {"_id": order.pk, "status": order.status, "seq": order.seq},
+            {
+                "$set": {"status": to, "seq": event.seq, "updated_at": event.at},
+                "$push": {"events": _event_document(event)},
+            },
+        )
+        if result.modified_count == 1:
+            order = Order.objects.get(pk=order.pk)
+            if to == OrderStatus.CANCELLED:
+                for line in order.lines:
+                    product_stock_return(product_id=line.product_id, quantity=line.quantity)
+            events.publish_order_changed(order, order.events[-1])
+            return order
+        order = Order.objects.get(pk=order.pk)  # someone changed it first: decide again on fresh state
+    raise OrderError(_("Order %(number)s is changing right now. Try again.") % {"number": order.number})
+
+
+def _event_document(event: OrderEvent) -> dict[str, Any]:
+    # The embedded document exactly as django-mongodb-backend stores an OrderEvent.
+    return {
+        field.column: field.get_db_prep_value(getattr(event, field.attname), connection)
+        for field in OrderEvent._meta.concrete_fields
+        if not field.primary_key
+    }
+
+
+def order_pay(*, order: Order, actor: User) -> Order:
+    """The payment step a gateway would replace: pending -> paid."""
+    return order_status_change(order=order, to=OrderStatus.PAID, actor=actor)
+
+
+def order_cancel(*, order: Order, actor: User) -> Order:
+    """Cancel a pending or paid order; its units go back on sale."""
+    return order_status_change(order=order, to=OrderStatus.CANCELLED, actor=actor)

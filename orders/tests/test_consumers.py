@@ -1,0 +1,116 @@
+"""Live order updates over the real Redis channel layer, through the project's ASGI app."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from accounts import services as account_services
+from accounts.models import User
+from config.asgi import application
+from orders import services
+from orders.models import OrderStatus
+from orders.tests.conftest import place
+
+pytestmark = pytest.mark.asyncio
+HEADERS = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
+
+
+async def connect(user: User, path: str) -> WebsocketCommunicator:
+    ticket = (await sync_to_async(account_services.ws_ticket_issue)(user=user))["ticket"]
+    communicator = WebsocketCommunicator(application, f"{path}?ticket={ticket}", headers=HEADERS)
+    connected, code = await communicator.connect()
+    assert connected, code
+    return communicator
+
+
+async def resync(communicator: WebsocketCommunicator, since: int = 0) -> dict:
+    await communicator.send_json_to({"type": "resync", "since": since})
+    return await communicator.receive_json_from(timeout=5)
+
+
+async def change(order, to: str, actor: User):
+    return await sync_to_async(services.order_status_change)(order=order, to=to, actor=actor)
+
+
+async def test_a_change_reaches_owner_and_staff_but_not_another_shopper(people: SimpleNamespace, goods) -> None:
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    page = await connect(people.ana, f"/ws/orders/{order.pk}/")
+    owner_list = await connect(people.ana, "/ws/orders/")
+    staff = await connect(people.staff, "/ws/staff/orders/")
+    other = await connect(people.bob, "/ws/orders/")
+    assert (await resync(page))["order"]["status"] == "pending"
+    assert [row["number"] for row in (await resync(owner_list))["orders"]] == [order.number]
+    assert order.number in [row["number"] for row in (await resync(staff))["orders"]]
+    assert (await resync(other))["orders"] == []
+
+    await change(order, OrderStatus.PAID, people.staff)
+    for socket in (page, owner_list, staff):
+        message = await socket.receive_json_from(timeout=5)
+        assert message["type"] == "order.changed"
+        assert message["order"]["status"] == "paid"
+        assert message["order"]["seq"] == 2
+        assert message["order"]["event"] == {**message["order"]["event"], "from": "pending", "to": "paid",
+                                              "actor": "staff@example.com"}  # fmt: skip
+    assert await other.receive_nothing(timeout=0.3)
+    for socket in (page, owner_list, staff, other):
+        await socket.disconnect()
+
+
+async def test_reconnecting_with_an_old_seq_gets_exactly_the_missed_events(people: SimpleNamespace, goods) -> None:
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    page = await connect(people.ana, f"/ws/orders/{order.pk}/")
+    first = await resync(page)
+    assert [event["seq"] for event in first["events"]] == [1]
+    await page.disconnect()  # the shopper's connection drops...
+    order = await change(order, OrderStatus.PAID, people.ana)
+    order = await change(order, OrderStatus.SHIPPED, people.staff)
+    order = await change(order, OrderStatus.DELIVERED, people.staff)
+    page = await connect(people.ana, f"/ws/orders/{order.pk}/")  # ...and comes back having seen seq 1
+    missed = await resync(page, since=1)
+    assert [(e["seq"], e["from"], e["to"]) for e in missed["events"]] == [
+        (2, "pending", "paid"),
+        (3, "paid", "shipped"),
+        (4, "shipped", "delivered"),
+    ]
+    assert missed["order"]["status"] == "delivered"
+    assert (await resync(page, since=4))["events"] == []
+    await page.disconnect()
+
+
+async def test_sockets_are_for_owners_and_staff_only(people: SimpleNamespace, goods) -> None:
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    for user, path, code in (
+        (people.bob, f"/ws/orders/{order.pk}/", 4404),
+        (people.bob, "/ws/orders/000000000000000000000000/", 4404),
+        (people.bob, "/ws/orders/not-an-id/", 4404),
+        (people.ana, "/ws/staff/orders/", 4403),
+    ):
+        socket = await connect(user, path)  # accepted, then closed with the reason
+        assert await socket.receive_output(timeout=3) == {"type": "websocket.close", "code": code}
+    staff_view = await connect(people.staff, f"/ws/orders/{order.pk}/")
+    assert (await resync(staff_view))["order"]["number"] == order.number
+    await staff_view.disconnect()
+    anonymous = WebsocketCommunicator(application, "/ws/orders/", headers=HEADERS)
+    assert await anonymous.connect() == (False, 4401)
+
+
+async def test_bad_messages_get_an_error_not_a_crash(people: SimpleNamespace, goods) -> None:
+    socket = await connect(people.ana, "/ws/orders/")
+    for text in ("not json", '{"type": "shout"}', "[1, 2]", "x" * 5000):
+        await socket.send_to(text_data=text)
+        reply = await socket.receive_json_from(timeout=3)
+        assert reply["type"] == "error"
+        assert "resync" in reply["message"]
+    assert (await resync(socket, since=-5))["type"] == "orders.resync"
+    await socket.disconnect()
+
+
+async def test_blocking_the_owner_closes_their_order_page(people: SimpleNamespace, goods) -> None:
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    page = await connect(people.ana, f"/ws/orders/{order.pk}/")
+    await sync_to_async(account_services.user_block)(user=people.ana)
+    assert await page.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
