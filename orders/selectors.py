@@ -48,3 +48,13 @@ def orders_recent(*, limit: int = RECENT_ORDERS, status: str | None = None) -> Q
 def order_events_since(*, order: Order, seq: int) -> list[OrderEvent]:
     """The timeline entries after ``seq``, in order (what a reconnecting page missed)."""
     return [event for event in sorted(order.events, key=lambda e: e.seq) if event.seq > seq]
+
+
+def orders_list(*, user: User, status: str | None = None, email: str | None = None) -> QuerySet[Order]:
+    """Orders ``user`` may list: their own, or everyone's for staff (who may filter by e-mail)."""
+    orders = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
+    if status:
+        orders = orders.filter(status=status)
+    if email and user.is_staff:
+        orders = orders.filter(email=email)
+    return orders.order_by("-created_at", "-pk")

@@ -145,6 +145,17 @@ def _insert_order(
     raise OrderError(_("We could not place your order. Please try again."))
 
 
+def order_transition_refusal(*, order: Order, to: str) -> str | None:
+    """Why ``order`` cannot move to ``to`` (a message for people), or None when it can."""
+    if to in TRANSITIONS[order.status]:
+        return None
+    return _("Order %(number)s is %(current)s; it cannot become %(wanted)s.") % {
+        "number": order.number,
+        "current": order.get_status_display(),
+        "wanted": OrderStatus(to).label if to in OrderStatus.values else to,
+    }
+
+
 def order_status_change(*, order: Order, to: str, actor: User | None) -> Order:
     """Move ``order`` to ``to`` if the state machine allows it; record, restock, publish.
 
@@ -154,15 +165,9 @@ def order_status_change(*, order: Order, to: str, actor: User | None) -> Order:
     if to not in OrderStatus.values:
         raise IllegalTransition(_("“%(status)s” is not an order status.") % {"status": str(to)[:30]})
     for _attempt in range(3):
-        if to not in TRANSITIONS[order.status]:
-            raise IllegalTransition(
-                _("Order %(number)s is %(current)s; it cannot become %(wanted)s.")
-                % {
-                    "number": order.number,
-                    "current": order.get_status_display(),
-                    "wanted": OrderStatus(to).label,
-                }
-            )
+        refusal = order_transition_refusal(order=order, to=to)
+        if refusal:
+            raise IllegalTransition(refusal)
         event = OrderEvent(
             seq=order.seq + 1, from_status=order.status, to_status=to,
             actor_email=actor.email if actor else "system", at=timezone.now(),
