@@ -11,9 +11,12 @@ import json
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import translation
 
 from accounts.consumers import UserSocketConsumer
 from orders import events, selectors
+from orders.models import OrderStatus
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_FORBIDDEN = 4403
@@ -21,7 +24,33 @@ MAX_MESSAGE_BYTES = 4096
 ERROR_BAD_MESSAGE = 'Send JSON like {"type": "resync", "since": 0}.'
 
 
+def _socket_language(scope: dict[str, Any]) -> str:
+    """The page's language: the language cookie, else Accept-Language, else the default."""
+    cookie = scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME)
+    if cookie and translation.check_for_language(cookie):
+        return cookie
+    headers = dict(scope.get("headers", []))
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    for entry in accept.split(","):
+        code = entry.split(";")[0].strip().lower()
+        if code and translation.check_for_language(code):
+            return translation.get_supported_language_variant(code)
+    return settings.LANGUAGE_CODE
+
+
 class _OrderSocket(UserSocketConsumer):
+    language: str = settings.LANGUAGE_CODE
+
+    async def user_connected(self, user: Any) -> None:
+        self.language = _socket_language(self.scope)
+
+    def localised(self, order: dict[str, Any]) -> dict[str, Any]:
+        """``order`` with its status label in this page's language (pushes carry the writer's)."""
+        if not order or order.get("status") not in OrderStatus.values:
+            return order
+        with translation.override(self.language):
+            return {**order, "status_label": str(OrderStatus(order["status"]).label)}
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Parse a small JSON message; anything else gets an error message, not a crash."""
         if text_data is None or len(text_data) > MAX_MESSAGE_BYTES:
@@ -43,7 +72,7 @@ class _OrderSocket(UserSocketConsumer):
 
     async def order_changed(self, event: dict[str, Any]) -> None:
         """``order.changed`` from orders/events.py: relay to the page."""
-        await self.send_json({"type": "order.changed", "order": event["order"]})
+        await self.send_json({"type": "order.changed", "order": self.localised(event["order"])})
 
 
 class OrderConsumer(_OrderSocket):
@@ -52,6 +81,7 @@ class OrderConsumer(_OrderSocket):
     order_id: str = ""
 
     async def user_connected(self, user: Any) -> None:
+        await super().user_connected(user)
         order = await database_sync_to_async(selectors.order_by_id_for_user)(
             user=user, order_id=self.scope["url_route"]["kwargs"]["order_id"]
         )
@@ -64,7 +94,7 @@ class OrderConsumer(_OrderSocket):
 
     async def resync(self, since: int) -> None:
         order, missed = await database_sync_to_async(self._missed)(since)
-        await self.send_json({"type": "order.resync", "order": order, "events": missed})
+        await self.send_json({"type": "order.resync", "order": self.localised(order), "events": missed})
 
     def _missed(self, since: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         order = selectors.order_by_id_for_user(user=self.scope["user"], order_id=self.order_id)
@@ -84,11 +114,12 @@ class OrderListConsumer(_OrderSocket):
     """``/ws/orders/``: the signed-in shopper's own orders."""
 
     async def user_connected(self, user: Any) -> None:
+        await super().user_connected(user)
         await self.channel_layer.group_add(events.owner_group(user.pk), self.channel_name)
 
     async def resync(self, since: int) -> None:
         orders = await database_sync_to_async(self._orders)()
-        await self.send_json({"type": "orders.resync", "orders": orders})
+        await self.send_json({"type": "orders.resync", "orders": [self.localised(order) for order in orders]})
 
     def _orders(self) -> list[dict[str, Any]]:
         return [events.order_payload(order) for order in selectors.orders_of_user(user=self.scope["user"])]
@@ -104,6 +135,7 @@ class StaffOrdersConsumer(_OrderSocket):
     """``/ws/staff/orders/``: every customer's recent orders, for staff only."""
 
     async def user_connected(self, user: Any) -> None:
+        await super().user_connected(user)
         if not user.is_staff:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -111,7 +143,7 @@ class StaffOrdersConsumer(_OrderSocket):
 
     async def resync(self, since: int) -> None:
         orders = await database_sync_to_async(self._orders)()
-        await self.send_json({"type": "orders.resync", "orders": orders})
+        await self.send_json({"type": "orders.resync", "orders": [self.localised(order) for order in orders]})
 
     def _orders(self) -> list[dict[str, Any]]:
         return [events.order_payload(order) for order in selectors.orders_recent()]

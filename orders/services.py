@@ -173,9 +173,9 @@ def order_status_change(*, order: Order, to: str, actor: User | None) -> Order:
             actor_email=actor.email if actor else "system", at=timezone.now(),
         )  # fmt: skip
         result = connection.get_collection(Order._meta.db_table).update_one(
-            {"_id": order.pk, "status": order.status, "seq": order.seq},
+            {"_id": order.pk, "status": order.status, "seq": _db_value("seq", order.seq)},
             {
-                "$set": {"status": to, "seq": event.seq, "updated_at": event.at},
+                "$set": {"status": to, "seq": _db_value("seq", event.seq), "updated_at": event.at},
                 "$push": {"events": _event_document(event)},
             },
         )
@@ -188,6 +188,12 @@ def order_status_change(*, order: Order, to: str, actor: User | None) -> Order:
             return order
         order = Order.objects.get(pk=order.pk)  # someone changed it first: decide again on fresh state
     raise OrderError(_("Order %(number)s is changing right now. Try again.") % {"number": order.number})
+
+
+def _db_value(field_name: str, value: object) -> object:
+    # As the backend stores it (integers are Int64): mongoeco's SQLite engine, unlike MongoDB,
+    # does not match an int32 filter against a stored Int64.
+    return Order._meta.get_field(field_name).get_db_prep_value(value, connection)
 
 
 def _event_document(event: OrderEvent) -> dict[str, Any]:

@@ -114,3 +114,16 @@ async def test_blocking_the_owner_closes_their_order_page(people: SimpleNamespac
     page = await connect(people.ana, f"/ws/orders/{order.pk}/")
     await sync_to_async(account_services.user_block)(user=people.ana)
     assert await page.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_status_labels_follow_the_page_language(people: SimpleNamespace, goods) -> None:
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    ticket = (await sync_to_async(account_services.ws_ticket_issue)(user=people.ana))["ticket"]
+    spanish = WebsocketCommunicator(
+        application, f"/ws/orders/{order.pk}/?ticket={ticket}", headers=[*HEADERS, (b"cookie", b"django_language=es")]
+    )
+    assert (await spanish.connect())[0]
+    assert (await resync(spanish))["order"]["status_label"] == "Pendiente de pago"
+    await change(order, OrderStatus.PAID, people.staff)  # the change is made in English
+    assert (await spanish.receive_json_from(timeout=5))["order"]["status_label"] == "Pagado"
+    await spanish.disconnect()
