@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import session_views
 from config.views import healthz, livez
+from orders import views as order_views
 from shop import views as shop_views
 
 urlpatterns = [
@@ -21,7 +22,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/auth/", include("accounts.api_urls")),
+    path("api/orders/", include("orders.api_urls")),
     path("api/", include("shop.api_urls")),
+    path("orders/", include("orders.urls")),
+    path("staff/orders/", order_views.staff_orders, name="staff-orders"),
     path("", include("shop.urls")),
     path("", shop_views.home, name="home"),
 ]

@@ -1,0 +1,200 @@
+/* Live order pages (protocol: docs/api.md, server: orders/consumers.py). No dependencies.
+   The element with data-live-url names the socket; on every (re)connect the page sends
+   {"type":"resync","since":N} and repairs itself from the answer, because pushes may be lost. */
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-live-url]");
+  if (!root || !window.WebSocket) return;
+
+  var STOP_CODES = [4401, 4403, 4404];
+  var MIN_DELAY = 500, MAX_DELAY = 10000;
+  var statusBox = document.querySelector("[data-live-status]");
+  var labelsNode = document.getElementById("order-status-labels");
+  var labels = labelsNode ? JSON.parse(labelsNode.textContent) : {};
+  var timeline = root.querySelector("[data-timeline]");
+  var table = root.querySelector("[data-orders-table]");
+  var lang = document.documentElement.lang || undefined;
+  var isOrderPage = root.hasAttribute("data-seq");
+  var lastSeq = parseInt(root.getAttribute("data-seq") || "0", 10) || 0;
+  var delay = MIN_DELAY, socket = null, timer = null, stopped = false;
+
+  function say(key) {
+    if (statusBox) statusBox.textContent = key ? statusBox.getAttribute("data-text-" + key) || "" : "";
+  }
+
+  function formatDate(iso) {
+    var date = new Date(iso);
+    return isNaN(date) ? iso : date.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function formatMoney(amount, currency) {
+    try {
+      return new Intl.NumberFormat(lang, { style: "currency", currency: currency }).format(Number(amount));
+    } catch (error) {
+      return amount + " " + currency;
+    }
+  }
+
+  function el(tag, text, attrs) {
+    var node = document.createElement(tag);
+    if (text) node.textContent = text;
+    for (var name in attrs || {}) node.setAttribute(name, attrs[name]);
+    return node;
+  }
+
+  function setStatus(node, order) {
+    if (!node || !order.status) return;
+    // The page's labels first: they are in the page's language; the socket's are in the sender's.
+    node.textContent = labels[order.status] || order.status_label || order.status;
+    node.className = node.className.replace(/\bstatus-\S+/g, "").trim() + " status-" + order.status;
+    node.setAttribute("data-status", order.status);
+  }
+
+  /* --- one order's page ---------------------------------------------------------- */
+
+  function appendEvent(event) {
+    if (!timeline || timeline.querySelector('[data-seq="' + event.seq + '"]')) return;
+    var item = el("li", "", { "data-seq": String(event.seq) });
+    var change = el("span", "", { class: "timeline-change" });
+    change.appendChild(document.createTextNode(
+      (event.from ? labels[event.from] || event.from : timeline.getAttribute("data-text-new")) + " \u2192 "));
+    change.appendChild(el("strong", labels[event.to] || event.to));
+    item.appendChild(change);
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(el("span", timeline.getAttribute("data-text-by") + " " + event.actor, { class: "timeline-actor" }));
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(el("time", formatDate(event.at), { datetime: event.at }));
+    var next = Array.prototype.find.call(timeline.children, function (li) {
+      return parseInt(li.getAttribute("data-seq"), 10) > event.seq;
+    });
+    timeline.insertBefore(item, next || null);
+  }
+
+  function showOrder(order) {
+    setStatus(root.querySelector("[data-order-status]"), order);
+    root.querySelectorAll("[data-show-when]").forEach(function (form) {
+      form.hidden = form.getAttribute("data-show-when").split(" ").indexOf(order.status) < 0;
+    });
+  }
+
+  function orderResync(message) {
+    if (!message.order || !message.order.order_id) return;
+    (message.events || []).forEach(appendEvent);
+    showOrder(message.order);
+    lastSeq = Math.max(lastSeq, message.order.seq || 0);
+  }
+
+  function orderChanged(order) {
+    if (!order.seq || order.seq <= lastSeq) return;
+    if (order.seq > lastSeq + 1) return send({ type: "resync", since: lastSeq }); // a push was lost
+    if (order.event) appendEvent(order.event);
+    showOrder(order);
+    lastSeq = order.seq;
+  }
+
+  /* --- order lists: the shopper's and the staff dashboard ------------------------ */
+
+  function buildRow(order) {
+    var row = el("tr", "", { "data-order-id": order.order_id, "data-created": order.created_at });
+    table.querySelectorAll("thead [data-col]").forEach(function (th) {
+      var col = th.getAttribute("data-col"), cell = el("td", "", { "data-label": th.textContent });
+      if (col === "number") {
+        var href = table.getAttribute("data-order-url").replace("__number__", encodeURIComponent(order.number));
+        cell.appendChild(el("a", order.number, { href: href }));
+      } else if (col === "created") {
+        cell.appendChild(el("time", formatDate(order.created_at), { datetime: order.created_at }));
+      } else if (col === "email") {
+        cell.textContent = order.email;
+      } else if (col === "status") {
+        var status = el("span", "", { class: "order-status", "data-order-status": "" });
+        setStatus(status, order);
+        cell.appendChild(status);
+      } else if (col === "total") {
+        cell.className = "num";
+        cell.textContent = formatMoney(order.total, order.currency);
+      }
+      row.appendChild(cell);
+    });
+    return row;
+  }
+
+  function upsertRow(order) {
+    if (!table || !order.order_id) return;
+    var row = table.querySelector('tr[data-order-id="' + order.order_id + '"]');
+    if (row) return setStatus(row.querySelector("[data-order-status]"), order);
+    var filter = root.getAttribute("data-status-filter");
+    if (!root.hasAttribute("data-live-insert") || (filter && filter !== order.status)) return;
+    var body = table.tBodies[0], created = Date.parse(order.created_at);
+    var next = Array.prototype.find.call(body.rows, function (tr) {
+      return Date.parse(tr.getAttribute("data-created")) < created;
+    });
+    body.insertBefore(buildRow(order), next || null);
+    var limit = parseInt(root.getAttribute("data-limit") || "0", 10);
+    while (limit && body.rows.length > limit) body.deleteRow(-1);
+    var empty = root.querySelector("[data-orders-empty]");
+    if (empty) empty.hidden = true;
+  }
+
+  /* --- the socket ---------------------------------------------------------------- */
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function onMessage(event) {
+    var message;
+    try {
+      message = JSON.parse(event.data);
+    } catch (error) {
+      return;
+    }
+    delay = MIN_DELAY; // the server answers: the connection is really up
+    say("");
+    if (message.type === "order.resync" && isOrderPage) orderResync(message);
+    else if (message.type === "orders.resync") (message.orders || []).slice().reverse().forEach(upsertRow);
+    else if (message.type === "order.changed" && message.order) {
+      if (isOrderPage) orderChanged(message.order);
+      else upsertRow(message.order);
+    }
+  }
+
+  function connect() {
+    timer = null;
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + root.getAttribute("data-live-url"));
+    socket.onopen = function () {
+      send({ type: "resync", since: isOrderPage ? lastSeq : 0 });
+    };
+    socket.onmessage = onMessage;
+    socket.onclose = function (event) {
+      socket = null;
+      if (stopped) return;
+      if (STOP_CODES.indexOf(event.code) >= 0) {
+        stopped = true;
+        return say("off");
+      }
+      say("reconnecting");
+      var wait = delay / 2 + Math.random() * (delay / 2); // jitter: clients do not all return at once
+      delay = Math.min(delay * 2, MAX_DELAY);
+      timer = setTimeout(connect, wait);
+    };
+  }
+
+  // One date format on the page: the server's (no JavaScript) would differ from the pushed rows'.
+  root.querySelectorAll("time[datetime]").forEach(function (node) {
+    node.textContent = formatDate(node.getAttribute("datetime"));
+  });
+  window.addEventListener("pagehide", function () {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    if (socket) socket.close(1000);
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && stopped) { // back from the bfcache: start again and resync
+      stopped = false;
+      delay = MIN_DELAY;
+      connect();
+    }
+  });
+  connect();
+})();
