@@ -1,0 +1,116 @@
+"""Many WebSocket clients in one asyncio process, for benchmarks against a loopback server.
+
+Each client opens ``/ws/staff/orders/`` with its own single-use ticket, resyncs, then records
+the arrival time (``time.perf_counter()``, taken before parsing) of every ``order.changed``
+push by ``(order_id, seq)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
+
+MAX_MESSAGES_BEFORE_RESYNC = 100
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (as benchmarks/_http.py); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+@dataclass
+class Tally:
+    """Counts first receipts of tracked pushes; ``done`` is set once ``expected`` arrived."""
+
+    tracked: set[str] = field(default_factory=set)
+    expected: int = 0
+    count: int = 0
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def reset(self, *, tracked: Iterable[str], expected: int) -> None:
+        self.tracked = set(tracked)
+        self.expected = expected
+        self.count = 0
+        self.done = asyncio.Event()
+
+    def add(self) -> None:
+        self.count += 1
+        if self.expected and self.count >= self.expected:
+            self.done.set()
+
+
+@dataclass
+class PushClient:
+    ws: ClientConnection
+    connect_ms: float
+    received: dict[tuple[str, int], float] = field(default_factory=dict)
+    other_messages: int = 0
+    reader: asyncio.Task[None] | None = None
+    closing: bool = False  # set when we close; a close before that came from the server
+    server_close_code: int | None = None
+
+    async def read(self, tally: Tally) -> None:
+        """Record every push until the socket closes (bounded by the socket's life)."""
+        try:
+            async for raw in self.ws:
+                arrived = time.perf_counter()
+                message = json.loads(raw)
+                if message.get("type") != "order.changed":
+                    self.other_messages += 1
+                    continue
+                order = message["order"]
+                key = (str(order["order_id"]), int(order["seq"]))
+                if key in self.received:
+                    continue
+                self.received[key] = arrived
+                if key[0] in tally.tracked:
+                    tally.add()
+        except ConnectionClosed:
+            pass
+        if not self.closing:
+            self.server_close_code = int(self.ws.close_code) if self.ws.close_code is not None else -1
+
+
+async def open_client(url: str, *, origin: str, compression: bool, timeout: float, tally: Tally) -> PushClient:
+    """Connect, send ``resync`` and wait for ``orders.resync``; then start reading pushes."""
+    started = time.perf_counter()
+    ws = await connect(
+        url, origin=Origin(origin), proxy=None, compression="deflate" if compression else None,
+        ping_interval=None, open_timeout=timeout, close_timeout=timeout, max_queue=None,
+    )  # fmt: skip
+    try:
+        await ws.send(json.dumps({"type": "resync", "since": 0}))
+        for _ in range(MAX_MESSAGES_BEFORE_RESYNC):
+            message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            if message.get("type") == "orders.resync":
+                break
+        else:
+            raise RuntimeError(f"no orders.resync within {MAX_MESSAGES_BEFORE_RESYNC} messages")
+    except BaseException:
+        await ws.close()
+        raise
+    client = PushClient(ws=ws, connect_ms=(time.perf_counter() - started) * 1000)
+    client.reader = asyncio.create_task(client.read(tally))
+    return client
+
+
+async def close_clients(clients: list[PushClient], *, batch: int = 200) -> None:
+    """Close every socket (in batches) and wait for the readers to finish."""
+    for start in range(0, len(clients), batch):
+        chunk = clients[start : start + batch]
+        for client in chunk:
+            client.closing = True
+        await asyncio.gather(*(client.ws.close() for client in chunk), return_exceptions=True)
+    readers = [client.reader for client in clients if client.reader is not None]
+    if readers:
+        await asyncio.gather(*readers, return_exceptions=True)

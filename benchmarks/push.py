@@ -1,0 +1,647 @@
+"""Order push latency: N staff WebSocket clients, time from a status change to its receipt.
+
+Run `DJANGO_DEBUG=0 make run` in one terminal (or `python -m devstack run` with PORT etc.), then:
+    .venv/bin/python benchmarks/push.py [--url http://127.0.0.1:8000] [--clients 1,100,1000] [--changes 20]
+
+Setup is over HTTP: a staff and a shopper JWT (`POST /api/auth/token/`, throttled at 20/min per
+IP, so two calls per run), fresh orders placed by the shopper (`POST /api/orders/`) and status
+changes by staff (`POST /api/orders/{id}/status/`: paid, shipped, delivered; a fresh order
+whenever one is delivered). If the orders API is not served yet, the script polls it for
+`--wait-api` seconds and then places and changes orders in this process instead
+(`orders.services` through `django.setup()`, against `--mongodb-uri` / `--redis-url`, which
+must be the server's).
+
+For each N, N clients connect in batches to `/ws/staff/orders/?ticket=...` (a single-use
+ticket each from `POST /api/auth/ws-ticket/`, fetched right before its batch connects), send
+`{"type": "resync", "since": 0}` and wait for `orders.resync`. Then `--changes` status
+changes are made one after another, `--pause-ms` apart. t0 is taken just before each POST and
+t_commit when it returned; each client stamps the arrival of the matching `order.changed`
+(by order_id + seq). Latency "from POST" is end-to-end (includes the HTTP request); "from
+commit" can be negative, since the server publishes before it answers. Pushes not received
+within `--timeout` s of the last change count as lost. msgs/s = deliveries / (last receipt
+- first t0).
+
+All clients run in this one process (uvloop when installed), pinned to the machine's last CPU
+when there are several; the server is not pinned. A second table helps explain the first: the
+time per client to connect and resync, how long the POSTs took, the fan-out spread (first to
+last client receiving the same push), how busy this process was (loop lag, CPU), sockets the
+server closed, and, when `--redis-url` reaches the server's Redis, members of the staff group
+left behind after every client closed (a disconnect that failed on the server).
+
+Exits 1 when a push was lost at N <= 100, a client could not connect or a status change came
+back with an unexpected seq; 2 when the setup or a request failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import itertools
+import json
+import logging
+import math
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _ws import PushClient, Tally, close_clients, open_client, percentile
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+FLOW = ("paid", "shipped", "delivered")  # each order gives three pushes, then a fresh one
+ADDRESS = {"full_name": "Bench", "line1": "1 Test St", "city": "Madrid", "postal_code": "28001", "country": "ES"}
+TOKEN_MAX_AGE_S = 240  # access tokens live 5 minutes; refresh before that
+# channels-redis keeps a group's members in this sorted set (CHANNEL_LAYERS prefix "ws").
+STAFF_GROUP_KEY = "ws:group:orders.staff"
+
+
+class BenchmarkError(RuntimeError):
+    pass
+
+
+# --- process setup ------------------------------------------------------------------
+
+
+def pin_to_last_core() -> str:
+    """Keep the load generator off the core the server mostly uses, where the machine allows it."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1:
+        os.sched_setaffinity(0, {cores[-1]})
+        return f"load process pinned to CPU {cores[-1]} of {len(cores)}"
+    return "load process shares the only CPU"
+
+
+def raise_open_files(needed: int) -> str:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    if soft < needed:
+        raise BenchmarkError(f"open-files limit is {soft} (hard {hard}); {needed} are needed")
+    return f"open files limit {soft}"
+
+
+def check_loopback(url: str, what: str) -> None:
+    if urlsplit(url).hostname not in LOOPBACK:
+        raise SystemExit(f"benchmarks only target loopback addresses ({what}: {url})")
+
+
+# --- HTTP setup -----------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    """A JWT pair for one account, refreshed before the access token expires."""
+
+    http: httpx.AsyncClient
+    email: str
+    access: str = ""
+    refresh: str = ""
+    issued: float = 0.0
+
+    async def login(self, password: str) -> None:
+        response = await self.http.post("/api/auth/token/", json={"email": self.email, "password": password})
+        if response.status_code != 200:
+            raise BenchmarkError(f"login as {self.email}: {response.status_code} {response.text[:200]}")
+        self._keep(response.json())
+
+    def _keep(self, pair: dict[str, str]) -> None:
+        self.access, self.refresh, self.issued = pair["access"], pair["refresh"], time.monotonic()
+
+    async def headers(self) -> dict[str, str]:
+        if time.monotonic() - self.issued > TOKEN_MAX_AGE_S:
+            response = await self.http.post("/api/auth/token/refresh/", json={"refresh": self.refresh})
+            if response.status_code != 200:
+                raise BenchmarkError(f"token refresh for {self.email}: {response.status_code} {response.text[:200]}")
+            self._keep(response.json())
+        return {"Authorization": f"Bearer {self.access}"}
+
+    async def ws_ticket(self, attempts: int = 3) -> str:
+        for attempt in range(attempts):
+            try:
+                response = await self.http.post("/api/auth/ws-ticket/", headers=await self.headers())
+                break
+            except httpx.TransportError:  # e.g. a keep-alive connection the server just closed
+                if attempt == attempts - 1:
+                    raise
+        if response.status_code != 200:
+            raise BenchmarkError(f"ws-ticket: {response.status_code} {response.text[:200]}")
+        return response.json()["ticket"]
+
+
+@dataclass
+class Order:
+    order_id: str
+    seq: int
+
+
+class OrderDriver(Protocol):
+    description: str
+
+    async def place(self) -> Order: ...
+
+    async def change(self, order: Order, status: str) -> int | None:
+        """Change the status; the new seq if the answer says so."""
+        ...
+
+
+@dataclass
+class HttpOrders:
+    """Orders placed by the shopper and changed by staff over the orders API."""
+
+    http: httpx.AsyncClient
+    staff: Session
+    shopper: Session
+    products: list[str]
+    description: str = "orders API over HTTP (shopper places, staff changes status)"
+    _next: itertools.cycle[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._next = itertools.cycle(self.products)
+
+    async def place(self) -> Order:
+        errors = []
+        for _attempt in range(min(10, len(self.products))):  # a product may have sold out: try the next
+            payload = {"lines": [{"product_id": next(self._next), "quantity": 1}], "address": ADDRESS}
+            response = await self.http.post("/api/orders/", json=payload, headers=await self.shopper.headers())
+            if response.status_code in (200, 201):
+                data = response.json()
+                return Order(order_id=str(data.get("id") or data["order_id"]), seq=int(data.get("seq", 1)))
+            errors.append(f"{response.status_code} {response.text[:200]}")
+            if response.status_code not in (400, 409, 422):
+                break
+        raise BenchmarkError(f"POST /api/orders/: {errors}")
+
+    async def change(self, order: Order, status: str) -> int | None:
+        response = await self.http.post(
+            f"/api/orders/{order.order_id}/status/", json={"status": status}, headers=await self.staff.headers()
+        )
+        if response.status_code != 200:
+            raise BenchmarkError(f"POST /api/orders/{order.order_id}/status/ {status}: {response.status_code} "
+                                 f"{response.text[:200]}")  # fmt: skip
+        try:
+            seq = response.json().get("seq")
+        except ValueError:
+            return None
+        return int(seq) if seq is not None else None
+
+
+class InProcessOrders:
+    """Fallback while the orders API is missing: orders.services in this process, one worker thread.
+
+    Writes go to the server's MongoDB and pushes through the server's Redis channel layer, so
+    the clients see exactly what a view calling the same service would publish.
+    """
+
+    description = "orders.services called in the benchmark process (publishing through the server's Redis)"
+
+    def __init__(self, *, mongodb_uri: str, redis_url: str, staff_email: str, shopper_email: str, products: list[str]):
+        os.environ["MONGODB_URI"] = mongodb_uri
+        os.environ["REDIS_URL"] = redis_url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+        sys.path.insert(0, str(ROOT))
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orders")
+        self._staff_email, self._shopper_email = staff_email, shopper_email
+        self._next = itertools.cycle(products)
+        self._services: Any = None
+        self._models: Any = None
+        self._users: dict[str, Any] = {}
+
+    async def _run(self, function: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
+
+    async def start(self) -> None:
+        def setup() -> None:
+            import django
+
+            django.setup()
+            from django.contrib.auth import get_user_model
+
+            from orders import models, services
+
+            self._services, self._models = services, models
+            logging.getLogger("httpx").setLevel(logging.WARNING)  # Django's logging config made it chatty
+            users = get_user_model().objects
+            self._users = {email: users.get(email=email) for email in (self._staff_email, self._shopper_email)}
+
+        await self._run(setup)
+
+    async def place(self) -> Order:
+        def place(product_id: str) -> Order:
+            order = self._services.order_place(
+                user=self._users[self._shopper_email],
+                lines=[self._services.CartLine(product_id=product_id, quantity=1)],
+                address=self._models.ShippingAddress(**ADDRESS),
+            )
+            return Order(order_id=str(order.pk), seq=order.seq)
+
+        errors = []
+        for _attempt in range(10):
+            product_id = next(self._next)
+            try:
+                return await self._run(functools.partial(place, product_id))
+            except self._services.OrderError as error:
+                errors.append(error.message)
+        raise BenchmarkError(f"order_place: {errors}")
+
+    async def change(self, order: Order, status: str) -> int | None:
+        def change() -> int:
+            from bson import ObjectId
+
+            current = self._models.Order.objects.get(pk=ObjectId(order.order_id))
+            changed = self._services.order_status_change(order=current, to=status, actor=self._users[self._staff_email])
+            return changed.seq
+
+        return await self._run(change)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+async def orders_api_served(http: httpx.AsyncClient, shopper: Session, wait_s: float, every_s: float = 2.0) -> bool:
+    """Poll GET /api/orders/ for up to ``wait_s`` seconds (another engineer may be deploying it)."""
+    attempts = 1 + math.ceil(wait_s / every_s)
+    for attempt in range(attempts):
+        response = await http.get("/api/orders/", headers=await shopper.headers())
+        if response.status_code not in (404, 405, 502, 503):
+            return True
+        if attempt == 0:
+            print(f"  /api/orders/ answers {response.status_code}; polling for {wait_s:g} s...", file=sys.stderr)
+        if attempt < attempts - 1:
+            await asyncio.sleep(every_s)
+    return False
+
+
+class GroupProbe:
+    """Counts the staff group's members in the server's Redis, when reachable (diagnostics only)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._client: Any = None
+        try:
+            import redis.asyncio
+
+            self._client = redis.asyncio.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        except ImportError:
+            pass
+
+    async def size(self) -> int | None:
+        if self._client is None:
+            return None
+        try:
+            return int(await self._client.zcard(STAFF_GROUP_KEY))
+        except Exception:  # noqa: BLE001 - diagnostics only: no Redis, no figure
+            self._client = None
+            return None
+
+    async def settle(self, baseline: int | None, wait_s: float = 5.0, every_s: float = 0.25) -> int | None:
+        """Members left over ``baseline`` once disconnects had ``wait_s`` to be processed."""
+        size = await self.size()
+        for _ in range(int(wait_s / every_s)):
+            if size is None or baseline is None or size <= baseline:
+                break
+            await asyncio.sleep(every_s)
+            size = await self.size()
+        return None if size is None or baseline is None else size - baseline
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
+# --- measurement -------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    order_id: str
+    seq: int
+    t0: float
+    t_commit: float
+
+
+@dataclass
+class RunResult:
+    clients: int
+    connect_s: float
+    connect_ms: list[float]
+    connect_failures: int
+    changes: list[Change]
+    from_post_ms: list[float]
+    from_commit_ms: list[float]
+    expected: int
+    lost: int
+    msgs_per_s: float
+    spread_ms: list[float]
+    loop_lag_max_ms: float
+    client_cpu: float
+    seq_mismatches: int
+    other_messages: int
+    server_closed: dict[int, int]
+    group_before: int | None
+    group_stale_after: int | None
+
+    @property
+    def delivered(self) -> int:
+        return self.expected - self.lost
+
+    @property
+    def post_ms(self) -> list[float]:
+        return [(change.t_commit - change.t0) * 1000 for change in self.changes]
+
+
+async def connect_clients(
+    clients: list[PushClient], count: int, *, staff: Session, ws_base: str, origin: str, batch: int,
+    compression: bool, timeout: float, tally: Tally,
+) -> int:  # fmt: skip
+    """Connect ``count`` clients into ``clients``, ``batch`` at a time, each with a fresh ticket; the failures."""
+    failures: list[BaseException] = []
+    for start in range(0, count, batch):
+        size = min(batch, count - start)
+        tickets = await asyncio.gather(*(staff.ws_ticket() for _ in range(size)))
+        opened = await asyncio.gather(
+            *(open_client(f"{ws_base}/ws/staff/orders/?ticket={ticket}", origin=origin, compression=compression,
+                          timeout=timeout, tally=tally) for ticket in tickets),
+            return_exceptions=True,
+        )  # fmt: skip
+        for result in opened:
+            if isinstance(result, PushClient):
+                clients.append(result)
+            elif isinstance(result, BaseException):
+                failures.append(result)
+    if failures:
+        print(f"  {len(failures)} of {count} clients could not connect, e.g. {failures[0]!r}", file=sys.stderr)
+    return len(failures)
+
+
+async def loop_lag(stop: asyncio.Event, interval: float = 0.005, limit_s: float = 600) -> float:
+    """The worst lateness of a short sleep while the burst runs: how busy this process was."""
+    worst = 0.0
+    for _ in range(int(limit_s / interval)):
+        if stop.is_set():
+            break
+        started = time.perf_counter()
+        await asyncio.sleep(interval)
+        worst = max(worst, time.perf_counter() - started - interval)
+    return worst * 1000
+
+
+async def measure(
+    count: int, *, args: argparse.Namespace, driver: OrderDriver, staff: Session, ws_base: str, origin: str,
+    probe: GroupProbe,
+) -> RunResult:  # fmt: skip
+    orders = [await driver.place() for _ in range(math.ceil(args.changes / len(FLOW)))]
+    group_before = await probe.size()
+    tally = Tally()
+    tally.reset(tracked=(order.order_id for order in orders), expected=count * args.changes)
+    clients: list[PushClient] = []
+    try:
+        started = time.perf_counter()
+        failures = await connect_clients(
+            clients, count, staff=staff, ws_base=ws_base, origin=origin, batch=args.batch,
+            compression=not args.no_compression, timeout=args.connect_timeout, tally=tally,
+        )  # fmt: skip
+        connect_s = time.perf_counter() - started
+        print(f"  N={count}: {len(clients)} clients connected in {connect_s:.2f} s", file=sys.stderr)
+        await asyncio.sleep(0.5)  # let the server settle after the connect burst
+        tally.reset(tracked=tally.tracked, expected=len(clients) * args.changes)
+        stop = asyncio.Event()
+        lag_task = asyncio.create_task(loop_lag(stop))
+        cpu_started, wall_started = time.process_time(), time.perf_counter()
+        changes: list[Change] = []
+        mismatches = 0
+        for index in range(args.changes):
+            order = orders[index // len(FLOW)]
+            t0 = time.perf_counter()
+            seq = await driver.change(order, FLOW[index % len(FLOW)])
+            t_commit = time.perf_counter()
+            if seq is not None and seq != order.seq + 1:
+                mismatches += 1
+            order.seq = seq if seq is not None else order.seq + 1
+            changes.append(Change(order.order_id, order.seq, t0, t_commit))
+            if index < args.changes - 1:
+                await asyncio.sleep(args.pause_ms / 1000)
+        if clients:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(tally.done.wait(), args.timeout)
+        waited_until = time.perf_counter()
+        stop.set()
+        lag_ms = await lag_task
+        client_cpu = (time.process_time() - cpu_started) / max(1e-9, time.perf_counter() - wall_started)
+    finally:
+        server_closed: dict[int, int] = {}
+        for client in clients:
+            if client.server_close_code is not None:
+                server_closed[client.server_close_code] = server_closed.get(client.server_close_code, 0) + 1
+        await close_clients(clients)
+    stale = await probe.settle(group_before)
+
+    from_post, from_commit, spread, arrivals = [], [], [], []
+    lost = 0
+    for change in changes:
+        times = []
+        for client in clients:
+            arrived = client.received.get((change.order_id, change.seq))
+            if arrived is None or arrived > waited_until:  # not there within --timeout s of the last change
+                lost += 1
+                continue
+            times.append(arrived)
+            from_post.append((arrived - change.t0) * 1000)
+            from_commit.append((arrived - change.t_commit) * 1000)
+        if times:
+            spread.append((max(times) - min(times)) * 1000)
+            arrivals.append(max(times))
+    wall = (max(arrivals) - changes[0].t0) if arrivals else 0.0
+    expected = len(clients) * len(changes)
+    return RunResult(
+        clients=count, connect_s=connect_s, connect_ms=[client.connect_ms for client in clients],
+        connect_failures=failures, changes=changes, from_post_ms=from_post, from_commit_ms=from_commit,
+        expected=expected, lost=lost, msgs_per_s=(expected - lost) / wall if wall else 0.0, spread_ms=spread,
+        loop_lag_max_ms=lag_ms, client_cpu=client_cpu, seq_mismatches=mismatches,
+        other_messages=sum(c.other_messages for c in clients),
+        server_closed=server_closed, group_before=group_before, group_stale_after=stale,
+    )  # fmt: skip
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return "n/a" if math.isnan(value) else f"{value:,.{digits}f}"
+
+
+def main_table(results: list[RunResult]) -> str:
+    lines = [
+        "| N | connect s | changes | deliveries | lost | p50 ms from POST | p99 ms from POST | max ms from POST "
+        "| p50 ms from commit | p99 ms from commit | msgs/s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        post, commit = r.from_post_ms, r.from_commit_ms
+        lines.append(
+            f"| {r.clients:,} | {r.connect_s:.2f} | {len(r.changes)} | {r.delivered:,} | {r.lost:,} "
+            f"| {fmt(percentile(post, 50))} | {fmt(percentile(post, 99))} | {fmt(max(post, default=math.nan))} "
+            f"| {fmt(percentile(commit, 50))} | {fmt(percentile(commit, 99))} | {fmt(r.msgs_per_s, 0)} |"
+        )
+    return "\n".join(lines)
+
+
+def detail_table(results: list[RunResult]) -> str:
+    lines = [
+        "| N | connect+resync p50 / p99 ms per client | failed connects | POST p50 / p99 ms "
+        "| fan-out spread p50 / max ms | client loop lag max ms | client CPU | sockets closed by the server "
+        "| staff group before / left stale after |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.clients:,} | {fmt(percentile(r.connect_ms, 50))} / {fmt(percentile(r.connect_ms, 99))} "
+            f"| {r.connect_failures} | {fmt(percentile(r.post_ms, 50))} / {fmt(percentile(r.post_ms, 99))} "
+            f"| {fmt(statistics.median(r.spread_ms) if r.spread_ms else math.nan)} / "
+            f"{fmt(max(r.spread_ms, default=math.nan))} | {fmt(r.loop_lag_max_ms)} | {r.client_cpu:.0%} "
+            f"| {sum(r.server_closed.values())} {dict(sorted(r.server_closed.items())) or ''} "
+            f"| {'n/a' if r.group_before is None else r.group_before} / "
+            f"{'n/a' if r.group_stale_after is None else r.group_stale_after} |"
+        )
+    return "\n".join(lines)
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> int:
+    base = args.url.rstrip("/")
+    ws_base = "ws" + base.removeprefix("http")
+    limits = httpx.Limits(max_connections=args.batch, max_keepalive_connections=args.batch)
+    async with httpx.AsyncClient(base_url=base, timeout=30, trust_env=False, limits=limits) as http:
+        staff, shopper = Session(http, args.staff_email), Session(http, args.shopper_email)
+        await staff.login(args.password)
+        await shopper.login(args.password)
+        listing = await http.get("/api/products/", params={"in_stock": 1, "page_size": 50})
+        listing.raise_for_status()
+        products = [row["id"] for row in listing.json()["results"] if row.get("stock", 1) > 0]
+        if not products:
+            raise BenchmarkError("no product in stock")
+        driver: OrderDriver
+        in_process: InProcessOrders | None = None
+        use_http = args.orders_via == "http" or (
+            args.orders_via == "auto" and await orders_api_served(http, shopper, args.wait_api)
+        )
+        if use_http:
+            driver = HttpOrders(http, staff, shopper, products)
+        else:
+            check_loopback(args.mongodb_uri.replace("mongodb://", "http://"), "--mongodb-uri")
+            check_loopback(args.redis_url.replace("redis://", "http://"), "--redis-url")
+            in_process = InProcessOrders(
+                mongodb_uri=args.mongodb_uri, redis_url=args.redis_url, staff_email=args.staff_email,
+                shopper_email=args.shopper_email, products=products,
+            )  # fmt: skip
+            await in_process.start()
+            driver = in_process
+        notes.append(f"status changes: {driver.description}")
+        results: list[RunResult] = []
+        probe = GroupProbe(args.redis_url)
+        try:
+            for count in counts:
+                results.append(await measure(count, args=args, driver=driver, staff=staff, ws_base=ws_base,
+                                             origin=base, probe=probe))  # fmt: skip
+        finally:
+            await probe.close()
+            if in_process is not None:
+                in_process.close()
+
+    print(f"\n{'; '.join(notes)}; server {base}; {args.changes} changes per N, {args.pause_ms:g} ms apart; "
+          f"compression {'off' if args.no_compression else 'permessage-deflate (as browsers)'}\n")  # fmt: skip
+    print(main_table(results))
+    print()
+    print(detail_table(results))
+    biggest = max(results, key=lambda r: r.clients)
+    p99 = percentile(biggest.from_post_ms, 99)
+    if biggest.clients < 1000:
+        verdict = "not judged (the target is for N = 1,000)"
+    else:
+        verdict = "met" if p99 < args.target_ms and not biggest.lost else "NOT met"
+    print(f"\ntarget p99 < {args.target_ms:g} ms from POST start at N = {biggest.clients:,}: {fmt(p99)} ms, "
+          f"{biggest.lost} lost -> {verdict}")  # fmt: skip
+    if args.json:
+        payload = [
+            {"clients": r.clients, "connect_s": r.connect_s, "changes": len(r.changes), "deliveries": r.delivered,
+             "lost": r.lost, "from_post_ms": {"p50": percentile(r.from_post_ms, 50),
+                                              "p99": percentile(r.from_post_ms, 99),
+                                              "max": max(r.from_post_ms, default=None)},
+             "from_commit_ms": {"p50": percentile(r.from_commit_ms, 50), "p99": percentile(r.from_commit_ms, 99)},
+             "msgs_per_s": r.msgs_per_s, "post_ms_p50": percentile(r.post_ms, 50), "failed_connects":
+             r.connect_failures} for r in results
+        ]  # fmt: skip
+        args.json.write_text(json.dumps(payload, indent=2))
+    failed = [r for r in results if (r.clients <= 100 and r.lost) or r.connect_failures or r.seq_mismatches]
+    for r in failed:
+        print(f"error: N={r.clients}: {r.lost} lost, {r.connect_failures} failed connects, "
+              f"{r.seq_mismatches} unexpected seq numbers", file=sys.stderr)  # fmt: skip
+    for r in results:
+        if r.group_stale_after:
+            print(f"warning: N={r.clients}: {r.group_stale_after} closed sockets are still members of "
+                  f"{STAFF_GROUP_KEY} (their disconnect failed on the server; see its log)",
+                  file=sys.stderr)  # fmt: skip
+    return 1 if failed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--clients", default="1,100,1000", help="comma-separated N values")
+    parser.add_argument("--changes", type=int, default=20, help="status changes per N")
+    parser.add_argument("--pause-ms", type=float, default=100, help="between status changes")
+    parser.add_argument("--batch", type=int, default=50, help="clients connecting at once")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for pushes after the last change")
+    parser.add_argument("--connect-timeout", type=float, default=30.0, help="seconds for one connect + resync")
+    parser.add_argument("--target-ms", type=float, default=100.0, help="p99 target at N = 1,000")
+    parser.add_argument("--no-compression", action="store_true", help="clients do not offer permessage-deflate")
+    parser.add_argument("--staff-email", default="admin@example.com")
+    parser.add_argument("--shopper-email", default="shopper@example.com")
+    parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "tienda-demo"))
+    parser.add_argument("--orders-via", choices=("auto", "http", "in-process"), default="auto")
+    parser.add_argument("--wait-api", type=float, default=30, help="auto: seconds to poll for /api/orders/")
+    parser.add_argument("--mongodb-uri", default=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/tienda?directConnection=true"),
+                        help="in-process fallback only: the server's MongoDB")  # fmt: skip
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0"),
+                        help="the server's Redis: staff group size (diagnostics), in-process fallback")  # fmt: skip
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    check_loopback(args.url, "--url")
+    counts = [int(value) for value in args.clients.split(",") if value.strip()]
+    if not counts or min(counts) < 1 or args.changes < 1 or args.batch < 1:
+        parser.error("--clients, --changes and --batch must be positive")
+    notes = [pin_to_last_core(), raise_open_files(max(counts) + args.batch + 256)]
+    notes.append("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    try:
+        import uvloop
+    except ImportError:
+        notes.append("asyncio event loop")
+        runner: Callable[..., Any] = asyncio.run
+    else:
+        notes.append("uvloop event loop")
+        runner = uvloop.run
+    try:
+        return runner(run(args, counts, notes))
+    except BenchmarkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
