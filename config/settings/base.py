@@ -103,7 +103,11 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # channels-redis blocks up to 5 s reading a channel and redis-py 8 also times out at
+            # 5 s, so idle consumers crashed every ~5 s (close 1006, pushes lost). And its
+            # pool of 100 connections failed group_discard calls when 1,000 sockets closed at
+            # once, leaving dead members in groups. Measured in docs/benchmarks/push.md.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 10, "max_connections": 2000}],
             "prefix": "ws",
         },
     },
