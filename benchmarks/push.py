@@ -508,12 +508,13 @@ def detail_table(results: list[RunResult]) -> str:
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
+        closes = f" {dict(sorted(r.server_closed.items()))}" if r.server_closed else ""
         lines.append(
             f"| {r.clients:,} | {fmt(percentile(r.connect_ms, 50))} / {fmt(percentile(r.connect_ms, 99))} "
             f"| {r.connect_failures} | {fmt(percentile(r.post_ms, 50))} / {fmt(percentile(r.post_ms, 99))} "
             f"| {fmt(statistics.median(r.spread_ms) if r.spread_ms else math.nan)} / "
             f"{fmt(max(r.spread_ms, default=math.nan))} | {fmt(r.loop_lag_max_ms)} | {r.client_cpu:.0%} "
-            f"| {sum(r.server_closed.values())} {dict(sorted(r.server_closed.items())) or ''} "
+            f"| {sum(r.server_closed.values())}{closes} "
             f"| {'n/a' if r.group_before is None else r.group_before} / "
             f"{'n/a' if r.group_stale_after is None else r.group_stale_after} |"
         )
