@@ -16,14 +16,13 @@ from rest_framework.exceptions import APIException
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from orders import selectors, services
 from orders.models import Order, OrderStatus, ShippingAddress
 from orders.selectors import order_by_id_for_user
-from shop.api import MethodRouterApi
-from shop.queries import ERROR_PAGE, ERROR_PAGE_SIZE, MAX_PAGE
+from shop.api import MethodRouterApi, page_links
+from shop.queries import ERROR_PAGE, ERROR_PAGE_SIZE, MAX_PAGE, whole_number
 from shop.selectors import MAX_PAGE_SIZE, PAGE_SIZE
 from shop.serializers import VALIDATION_ERROR_SCHEMA, QueryErrorOutputSerializer
 
@@ -180,21 +179,6 @@ def _order_or_404(request: Request, order_id: str) -> Order:
     return order
 
 
-def _whole_number(raw: str | None, *, default: int, high: int) -> int | None:
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        return None
-    return value if 1 <= value <= high else None
-
-
-def _page_link(request: Request, page: int) -> str:
-    url = request.build_absolute_uri()
-    return remove_query_param(url, "page") if page == 1 else replace_query_param(url, "page", page)
-
-
 ID_PARAMETER = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The order's ObjectId (24 hex digits).")
 UNAUTHENTICATED = OpenApiResponse(OrderErrorOutputSerializer, description="Not logged in.")
 NOT_FOUND = OpenApiResponse(OrderErrorOutputSerializer, description="No such order, or not yours (same answer).")
@@ -252,10 +236,10 @@ class OrderListApi(APIView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         errors: dict[str, str] = {}
-        page = _whole_number(params.get("page"), default=1, high=MAX_PAGE)
+        page = whole_number(params.get("page"), default=1, high=MAX_PAGE)
         if page is None:
             errors["page"] = str(ERROR_PAGE)
-        page_size = _whole_number(params.get("page_size"), default=PAGE_SIZE, high=MAX_PAGE_SIZE)
+        page_size = whole_number(params.get("page_size"), default=PAGE_SIZE, high=MAX_PAGE_SIZE)
         if page_size is None:
             errors["page_size"] = str(ERROR_PAGE_SIZE)
         status_filter = params.get("status", "").strip() or None
@@ -274,8 +258,7 @@ class OrderListApi(APIView):
         rows = list(orders[start : start + page_size]) if start < count else []
         answer = {
             "count": count, "page": page, "pages": pages, "page_size": page_size,
-            "next": _page_link(request, page + 1) if page < pages else None,
-            "previous": _page_link(request, min(page - 1, pages)) if page > 1 else None,
+            **page_links(request, page=page, pages=pages),
             "results": rows,
         }  # fmt: skip
         return Response(self.OutputSerializer(answer).data)

@@ -92,6 +92,14 @@ def _page_link(request: Request, page: int) -> str:
     return remove_query_param(url, "page") if page == 1 else replace_query_param(url, "page", page)
 
 
+def page_links(request: Request, *, page: int, pages: int) -> dict[str, str | None]:
+    """Absolute ``next`` / ``previous`` URLs keeping the query; past the end, previous is the last page."""
+    return {
+        "next": _page_link(request, page + 1) if page < pages else None,
+        "previous": _page_link(request, min(page - 1, pages)) if page > 1 else None,
+    }
+
+
 def _product_or_404(product_id: str) -> Product:
     """Any product (on sale or not) for staff writes; a malformed id is just not found."""
     try:
@@ -182,12 +190,7 @@ class ProductListApi(APIView):
         if answer is None:
             raise NotFound(ERROR_CATEGORY_NOT_FOUND)
         page, pages = answer["page"], answer["pages"]
-        answer = {
-            **answer,
-            "next": _page_link(request, page + 1) if page < pages else None,
-            # Past the end, "previous" leads back to the last page that has results.
-            "previous": _page_link(request, min(page - 1, pages)) if page > 1 else None,
-        }
+        answer = {**answer, **page_links(request, page=page, pages=pages)}
         return Response(answer)  # already the OutputSerializer's shape (see _READ_PATH_NOTE)
 
 

@@ -61,7 +61,8 @@ def _first(params: Mapping[str, object], name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def _int(raw: str | None, *, default: int, low: int, high: int) -> int | None:
+def whole_number(raw: str | None, *, default: int, low: int = 1, high: int) -> int | None:
+    """``raw`` as an int in ``low..high``; ``default`` when blank; None when malformed or out of range."""
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -96,12 +97,12 @@ def parse_product_query(
         if category is not None and not _SLUG.match(category):
             errors["category"] = str(ERROR_CATEGORY)
 
-    page = _int(_first(params, "page"), default=1, low=1, high=MAX_PAGE)
+    page = whole_number(_first(params, "page"), default=1, low=1, high=MAX_PAGE)
     if page is None:
         errors["page"] = str(ERROR_PAGE)
     page_size = PAGE_SIZE
     if allow_page_size:
-        parsed_size = _int(_first(params, "page_size"), default=PAGE_SIZE, low=1, high=MAX_PAGE_SIZE)
+        parsed_size = whole_number(_first(params, "page_size"), default=PAGE_SIZE, low=1, high=MAX_PAGE_SIZE)
         if parsed_size is None:
             errors["page_size"] = str(ERROR_PAGE_SIZE)
         else:
