@@ -53,7 +53,6 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         # Unticking "active" is a ban, with the same effect as the "Block" action.
         if change and "is_active" in form.changed_data:
-            obj.save()
             if obj.is_active:
                 services.user_unblock(user=obj)
             else:

@@ -34,8 +34,3 @@ class TiendaJWTAuthentication(JWTAuthentication):
         if not user.is_active:
             raise AuthenticationFailed(ERROR_USER_INACTIVE, code="user_inactive")
         return user
-
-
-def user_is_active_rule(user: Any) -> bool:
-    """simplejwt's USER_AUTHENTICATION_RULE: blocked (inactive) users get no tokens."""
-    return user is not None and user.is_active

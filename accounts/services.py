@@ -112,13 +112,20 @@ def user_sign_out_everywhere(*, user: User) -> None:
 
 
 def user_block(*, user: User, actor: User | None = None) -> User:
-    """Block a user: inactive at once, tokens void, site sessions ended, sockets closed."""
-    if user.is_active or user.blocked_at is None:
-        user.is_active = False
+    """Block a user: inactive at once, tokens void, site sessions ended, sockets closed.
+
+    Saving ``is_active=False`` over an active user signs them out everywhere
+    (accounts/signals.py); a user who was already inactive is signed out here instead.
+    The whole instance is saved, so a Django admin form's other edits are kept.
+    """
+    already_inactive = not User.objects.filter(pk=user.pk, is_active=True).exists()
+    user.is_active = False
+    if user.blocked_at is None:
         user.blocked_at = timezone.now()
         user.blocked_by = actor.email if actor else ""
-        user.save(update_fields=["is_active", "blocked_at", "blocked_by"])
-    user_sign_out_everywhere(user=user)
+    user.save()
+    if already_inactive:
+        user_sign_out_everywhere(user=user)
     return user
 
 
@@ -127,7 +134,7 @@ def user_unblock(*, user: User) -> User:
     user.is_active = True
     user.blocked_at = None
     user.blocked_by = ""
-    user.save(update_fields=["is_active", "blocked_at", "blocked_by"])
+    user.save()
     return user
 
 

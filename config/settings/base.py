@@ -239,7 +239,6 @@ SIMPLE_JWT = {
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "AUTH_TOKEN_CLASSES": ("accounts.tokens.TiendaAccessToken",),
-    "USER_AUTHENTICATION_RULE": "accounts.authentication.user_is_active_rule",
     "UPDATE_LAST_LOGIN": False,
 }
 
