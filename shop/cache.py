@@ -147,11 +147,13 @@ def _rebuild_once[T](connection: Any, namespace: str, value_key: str, build: Cal
     if connection.set(lock_key, "1", nx=True, px=LOCK_TTL_MS):
         try:
             value = build()
+            # Encoded once: stored as is, and decoded back so a miss answers the same JSON types as a hit.
+            raw = json.dumps(value, cls=DjangoJSONEncoder)
             # "Not found" is not cached: junk ids and slugs must not fill Redis.
             if value is not None:
-                connection.set(value_key, json.dumps(value, cls=DjangoJSONEncoder), ex=_ttl())
+                connection.set(value_key, raw, ex=_ttl())
             _count(connection, namespace, "rebuild")
-            return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+            return json.loads(raw)
         finally:
             connection.delete(lock_key)
     # Someone else is rebuilding: wait for their answer rather than hitting the database too.
