@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,10 +17,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.processes import free_port
+from devstack.__main__ import asgi_server_argv
+from devstack.processes import ManagedProcess, ProcessGroup, free_port
+from devstack.services import start_mongo, start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -109,3 +112,104 @@ def running_stack(env: dict[str, str], log_path: Path, *, timeout: float = 120.0
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+# --- MongoDB, Redis and the app as separate processes (fault tests, load) -----------------
+
+
+@dataclass
+class SplitStack:
+    """MongoDB (SQLite engine), Redis (append-only) and the ASGI app, each on a fixed port.
+
+    Unlike `running_stack`, the test holds each process, so it can stop one dependency and
+    start it again on the same port and data while the app keeps running.
+    """
+
+    var_dir: Path
+    env: dict[str, str]
+    group: ProcessGroup = field(default_factory=ProcessGroup)
+    redis: ManagedProcess | None = None
+    mongo: ManagedProcess | None = None
+    app: ManagedProcess | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.env["PORT"])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start_redis(self) -> None:
+        """Start redis-server on REDIS_PORT with its append-only file under var/redis."""
+        port = int(self.env["REDIS_PORT"])
+        start_redis(self.group, port=port, data_dir=self.var_dir / "redis", log_path=self.var_dir / "redis.log")
+        self.redis = self.group.processes[-1]
+
+    def start_mongo(self) -> None:
+        """Start mongoeco (SQLite engine: the data survive a kill) on MONGODB_PORT."""
+        port = int(self.env["MONGODB_PORT"])
+        path = self.var_dir / "mongo" / "tienda.sqlite3"
+        start_mongo(self.group, port=port, sqlite_path=path, log_path=self.var_dir / "mongo.log")
+        self.mongo = self.group.processes[-1]
+
+    def start_app(self, timeout: float = 60.0) -> None:
+        """Start the ASGI server (as `make run` does) and wait until /healthz answers 200."""
+        self.app = self.group.spawn(
+            "asgi-server", asgi_server_argv(port=self.port), env=self.env, cwd=ROOT, log_path=self.var_dir / "app.log"
+        )
+        deadline = time.monotonic() + timeout
+        while status_of(f"{self.base_url}/healthz") != 200:
+            if not self.app.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not become healthy:\n{self.app.log_tail(40)}")
+            time.sleep(0.2)
+
+    @staticmethod
+    def kill(process: ManagedProcess | None, signum: int = signal.SIGKILL) -> None:
+        """Stop ``process`` abruptly (SIGKILL by default: a crash, not a shutdown)."""
+        if process is not None and process.alive():
+            process.popen.send_signal(signum)
+            process.popen.wait(15)
+
+    def manage(self, *args: str) -> str:
+        """Run ``manage.py`` with the stack's environment; its output, or an error with it."""
+        result = subprocess.run(  # noqa: S603 - argv built here
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+
+def status_of(url: str, timeout: float = 5.0) -> int | None:
+    """The HTTP status of a GET, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback test URLs
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+
+
+@contextmanager
+def split_stack(var_dir: Path, **overrides: str) -> Iterator[SplitStack]:
+    """Redis, MongoDB and the app started separately on free ports, migrated and seeded; stopped on exit."""
+    var_dir.mkdir(parents=True, exist_ok=True)
+    env = stack_env(var_dir, DJANGO_DEBUG="0", **overrides)
+    env["REDIS_URL"] = f"redis://127.0.0.1:{env['REDIS_PORT']}/0"
+    env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/tienda?directConnection=true"
+    stack = SplitStack(var_dir, env)
+    try:
+        stack.start_redis()
+        stack.start_mongo()
+        stack.manage("migrate", "--noinput", "-v", "0")
+        stack.manage("seed_demo", "--if-empty")
+        stack.start_app()
+        yield stack
+    finally:
+        stack.group.stop_all()
