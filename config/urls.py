@@ -9,6 +9,9 @@ from config.views import healthz, livez
 from orders import views as order_views
 from shop import views as shop_views
 
+# A MongoDB outage answers 503 (page or JSON), not 500 (config/outages.py).
+handler500 = "config.outages.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),

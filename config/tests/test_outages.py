@@ -1,0 +1,80 @@
+"""A request MongoDB could not serve gets a 503 (page or JSON), never a 500 (config/outages.py).
+
+The real server is killed in tests/faults/test_mongodb_down.py; here the handler is driven with
+the exceptions pymongo and django-mongodb-backend raise when the server is gone.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.db import DatabaseError
+from django.test import RequestFactory
+from django.utils import translation
+from django.utils.html import escape
+from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure, ServerSelectionTimeoutError
+
+from config.outages import ERROR_DATABASE_UNAVAILABLE, database_unreachable, server_error
+
+
+def wrapped(cause: Exception) -> DatabaseError:
+    # What django-mongodb-backend raises: an empty DatabaseError whose cause is pymongo's error.
+    try:
+        raise DatabaseError from cause
+    except DatabaseError as error:
+        return error
+
+
+@pytest.mark.parametrize(
+    ("error", "unreachable"),
+    [
+        (wrapped(ServerSelectionTimeoutError("127.0.0.1:27018: [Errno 111] Connection refused")), True),
+        (wrapped(AutoReconnect("connection closed")), True),
+        (AutoReconnect("raw collection call"), True),
+        (wrapped(OperationFailure("unknown operator: $foo")), False),
+        (wrapped(DuplicateKeyError("E11000")), False),
+        (ValueError("a bug"), False),
+        (None, False),
+    ],
+)
+def test_only_an_unreachable_server_counts_as_an_outage(error: BaseException | None, unreachable: bool) -> None:
+    assert database_unreachable(error) is unreachable
+
+
+def answer(path: str, error: DatabaseError, language: str = "en"):
+    request = RequestFactory().get(path)
+    with translation.override(language):
+        try:
+            raise error
+        except DatabaseError:
+            return server_error(request)
+
+
+def test_pages_get_a_friendly_503_page() -> None:
+    response = answer("/c/toys/", wrapped(ServerSelectionTimeoutError("timed out")))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    html = response.content.decode()
+    assert "<h1>Back in a moment</h1>" in html
+    assert escape(str(ERROR_DATABASE_UNAVAILABLE)) in html
+    assert "Traceback" not in html
+    assert "DatabaseError" not in html
+
+
+def test_the_503_page_is_translated() -> None:
+    html = answer("/", wrapped(AutoReconnect("reset")), language="es").content.decode()
+    assert '<html lang="es">' in html
+    assert "Back in a moment" not in html
+
+
+def test_the_api_gets_503_json() -> None:
+    response = answer("/api/orders/", wrapped(ServerSelectionTimeoutError("timed out")))
+    assert response.status_code == 503
+    assert json.loads(response.content) == {"detail": str(ERROR_DATABASE_UNAVAILABLE), "code": "database_unavailable"}
+
+
+def test_other_errors_stay_500() -> None:
+    response = answer("/api/orders/", wrapped(OperationFailure("unknown operator")))
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
