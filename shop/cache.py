@@ -11,7 +11,9 @@ Keys (all under django-redis's ``cache:`` prefix, see README "Redis key schema")
 
 Invalidation is race-free because writers bump versions *after* the database write: a
 reader that sees the new version necessarily reads the new data. Every Redis error fails
-open: the answer comes straight from MongoDB and the shopper notices nothing.
+open: the answer comes straight from MongoDB and the shopper notices nothing. A bump that
+fails while Redis is down is retried at the process's next successful contact, so answers
+cached before an outage are not served after it (tests/faults/test_redis_down.py).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -132,6 +135,8 @@ def cached[T](namespace: str, *, depends_on: Sequence[str] = (), key: Any, build
     """
     try:
         connection = _redis()
+        if _unbumped:  # Redis is back after an outage: first the invalidations it missed
+            invalidate()
         value_key, raw = _lookup(connection, [namespace, *depends_on], digest(key))
         if raw is not None:
             return json.loads(raw)
@@ -172,19 +177,44 @@ def _rebuild_once[T](connection: Any, namespace: str, value_key: str, build: Cal
     return build()
 
 
+# Namespaces whose bump failed while Redis was down. An append-only Redis comes back with the
+# answers cached before the outage; bumping these at the next successful contact keeps them
+# from being served after it. Per process: the process that made the write remembers it.
+_unbumped: set[str] = set()
+_unbumped_lock = threading.Lock()
+
+
+def _bump(connection: Any, namespaces: Iterable[str]) -> None:
+    pipe = connection.pipeline()
+    for namespace in namespaces:
+        pipe.incr(version_key(namespace))
+        pipe.expire(version_key(namespace), _ttl() * _VERSION_TTL_FACTOR)
+        pipe.hincrby(stats_key(namespace), "invalidation", 1)
+    pipe.execute()
+
+
 def invalidate(*namespaces: str) -> None:
     """Make every answer cached in ``namespaces`` unreachable (O(1) per namespace)."""
+    with _unbumped_lock:
+        wanted = {*namespaces, *_unbumped}
     try:
-        connection = _redis()
-        pipe = connection.pipeline()
-        for namespace in namespaces:
-            pipe.incr(version_key(namespace))
-            pipe.expire(version_key(namespace), _ttl() * _VERSION_TTL_FACTOR)
-            pipe.hincrby(stats_key(namespace), "invalidation", 1)
-        pipe.execute()
+        _bump(_redis(), sorted(wanted))
     except RedisError as error:
-        # The write is already in MongoDB; stale answers expire within the TTL.
-        logger.error("cache invalidation of %s failed: %s", ", ".join(namespaces), error)
+        with _unbumped_lock:
+            _unbumped.update(namespaces)
+        if not namespaces:  # a retry from cached(): Redis is still down, and that is logged there
+            return
+        # The write is already in MongoDB; the bump is retried at the next successful contact.
+        logger.error("cache invalidation of %s failed (retried when Redis answers): %s", ", ".join(namespaces), error)
+        return
+    with _unbumped_lock:
+        _unbumped.difference_update(wanted)
+
+
+def unbumped() -> frozenset[str]:
+    """Namespaces this process still has to invalidate (Redis was down when it tried)."""
+    with _unbumped_lock:
+        return frozenset(_unbumped)
 
 
 def stats(namespaces: Sequence[str]) -> dict[str, dict[str, int | float]]:

@@ -113,6 +113,22 @@ def test_redis_down_fails_open(settings) -> None:
         assert time.monotonic() - started < 2
 
 
+def test_an_invalidation_missed_while_redis_was_down_happens_when_it_answers(settings) -> None:
+    # An append-only Redis comes back with what it cached before the outage: the write made
+    # during the outage must still make that answer unreachable.
+    cache.invalidate()  # what earlier tests with a dead Redis left pending
+    value = {"v": 1}
+    assert cache.cached("demo", key="k", build=lambda: dict(value)) == {"v": 1}
+    value["v"] = 2  # the database write...
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    with override_settings(CACHES=dead):
+        cache.invalidate("demo")  # ...whose invalidation fails
+        assert "demo" in cache.unbumped()
+        assert cache.cached("demo", key="k", build=lambda: dict(value)) == {"v": 2}, "from the database"
+    assert cache.cached("demo", key="k", build=lambda: dict(value)) == {"v": 2}, "not the answer from before"
+    assert cache.unbumped() == frozenset()
+
+
 @pytest.mark.parametrize("parts", [{"a": 1, "b": [1, 2]}, {"b": [1, 2], "a": 1}])
 def test_digest_ignores_dict_order(parts: dict) -> None:
     assert cache.digest(parts) == cache.digest({"a": 1, "b": [1, 2]})
