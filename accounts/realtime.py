@@ -10,6 +10,8 @@ USER_BLOCKED_EVENT = "user.blocked"
 # Application close codes (4000-4999), documented in docs/api.md.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BLOCKED = 4403
+# RFC 6455's registry: "Try Again Later". Sent when Redis (the channel layer) fails under a socket.
+CLOSE_TRY_AGAIN_LATER = 1013
 
 
 def user_group(user_id: object) -> str:
