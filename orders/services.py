@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
 from django.db import IntegrityError, connection
@@ -15,10 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from orders import events
+from orders import events, stock
 from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, ShippingAddress
 from shop.models import Product
-from shop.services import product_stock_return, product_stock_take
+from shop.services import product_stock_take
+
+logger = logging.getLogger(__name__)
 
 MAX_LINES = 50
 MAX_QUANTITY = 99
@@ -84,7 +89,9 @@ def order_place(*, user: User, lines: Sequence[CartLine], address: ShippingAddre
     """Create a pending order, taking stock product by product with conditional updates.
 
     Two shoppers cannot both buy the last unit: each take is one ``stock >= n`` update. If a
-    line cannot be served, every unit already taken is put back and nothing is written.
+    line cannot be served, every unit already taken is put back and nothing is written. If
+    MongoDB fails halfway, what was taken is recorded in the products' ledgers and put back
+    (or confirmed, when the order was stored after all) by orders.stock.
     """
     wanted = _normalise_lines(lines)
     products = {p.pk: p for p in Product.objects.filter(pk__in=list(wanted), is_active=True)}
@@ -92,31 +99,49 @@ def order_place(*, user: User, lines: Sequence[CartLine], address: ShippingAddre
         if product_id not in products:
             raise InvalidLine(_("A product in your cart is no longer for sale. Remove it and try again."))
     address.full_clean()
-    taken: list[tuple[ObjectId, int]] = []
+    order_id = ObjectId()  # known before the first take: the ledger entries name it
+    started = time.monotonic()
+    taken: dict[ObjectId, int] = {}
     try:
         for product_id, quantity in wanted.items():
-            if not product_stock_take(product_id=product_id, quantity=quantity):
-                product = products[product_id]
-                available = Product.objects.filter(pk=product_id).values_list("stock", flat=True).first() or 0
-                raise OutOfStock(
-                    _("Only %(available)d of “%(name)s” left: lower the quantity and try again.")
-                    % {"available": available, "name": product.name}
-                    if available
-                    else _("“%(name)s” has just sold out. Remove it from your cart and try again.")
-                    % {"name": product.name}
-                )
-            taken.append((product_id, quantity))
-        order = _insert_order(user=user, wanted=wanted, products=products, address=address)
+            if not product_stock_take(product_id=product_id, quantity=quantity, key=stock.take_key(order_id)):
+                raise _out_of_stock(products[product_id])
+            taken[product_id] = quantity
+        if time.monotonic() - started > stock.insert_deadline_seconds():
+            raise OrderError(_("We could not place your order. Please try again."))
     except BaseException:
-        for product_id, quantity in taken:
-            product_stock_return(product_id=product_id, quantity=quantity)
+        stock.takes_undo(order_id=order_id, taken=taken)
         raise
+    try:
+        with pymongo.timeout(stock.insert_timeout_seconds()):
+            order = _insert_order(order_id=order_id, user=user, wanted=wanted, products=products, address=address)
+    except BaseException:
+        order = stock.order_after_failed_insert(order_id=order_id, taken=taken)
+        if order is None:
+            raise
+    stock.takes_confirm(order_id=order_id, product_ids=taken)
     events.publish_order_changed(order, order.events[-1])
     return order
 
 
+def _out_of_stock(product: Product) -> OutOfStock:
+    available = Product.objects.filter(pk=product.pk).values_list("stock", flat=True).first() or 0
+    if available:
+        return OutOfStock(
+            _("Only %(available)d of “%(name)s” left: lower the quantity and try again.")
+            % {"available": available, "name": product.name}
+        )
+    message = _("“%(name)s” has just sold out. Remove it from your cart and try again.")
+    return OutOfStock(message % {"name": product.name})
+
+
 def _insert_order(
-    *, user: User, wanted: dict[ObjectId, int], products: dict[ObjectId, Product], address: ShippingAddress
+    *,
+    order_id: ObjectId,
+    user: User,
+    wanted: dict[ObjectId, int],
+    products: dict[ObjectId, Product],
+    address: ShippingAddress,
 ) -> Order:
     now = timezone.now()
     order_lines = [
@@ -134,8 +159,9 @@ def _insert_order(
     created = OrderEvent(seq=1, from_status="", to_status=OrderStatus.PENDING, actor_email=user.email, at=now)
     for _attempt in range(5):
         order = Order(
-            number=_new_number(), user=user, email=user.email, status=OrderStatus.PENDING, seq=1, currency=currency,
-            total=total, lines=order_lines, address=address, events=[created], created_at=now, updated_at=now,
+            pk=order_id, number=_new_number(), user=user, email=user.email, status=OrderStatus.PENDING, seq=1,
+            currency=currency, total=total, lines=order_lines, address=address, events=[created], created_at=now,
+            updated_at=now,
         )  # fmt: skip
         try:
             order.save(force_insert=True)  # one document: the order exists whole or not at all
@@ -175,15 +201,23 @@ def order_status_change(*, order: Order, to: str, actor: User | None) -> Order:
         result = connection.get_collection(Order._meta.db_table).update_one(
             {"_id": order.pk, "status": order.status, "seq": _db_value("seq", order.seq)},
             {
-                "$set": {"status": to, "seq": _db_value("seq", event.seq), "updated_at": event.at},
+                "$set": {
+                    "status": to,
+                    "seq": _db_value("seq", event.seq),
+                    "updated_at": event.at,
+                    # Cleared once every unit is back: a failure in between leaves it for stock_settle.
+                    **({stock.RESTOCK_PENDING: True} if to == OrderStatus.CANCELLED else {}),
+                },
                 "$push": {"events": _event_document(event)},
             },
         )
         if result.modified_count == 1:
             order = Order.objects.get(pk=order.pk)
             if to == OrderStatus.CANCELLED:
-                for line in order.lines:
-                    product_stock_return(product_id=line.product_id, quantity=line.quantity)
+                try:
+                    stock.restock(order=order)
+                except stock.DATABASE_ERRORS as error:  # the cancellation stands; stock_settle finishes it
+                    logger.warning("units of cancelled order %s left for settling: %r", order.number, error)
             events.publish_order_changed(order, order.events[-1])
             return order
         order = Order.objects.get(pk=order.pk)  # someone changed it first: decide again on fresh state

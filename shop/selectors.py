@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from shop import cache
 from shop.models import Category, Product
@@ -24,6 +27,8 @@ PRODUCTS = "products"
 CATEGORIES = "categories"
 SLUGS = "slugs"
 NAMESPACE_FAMILIES = (PRODUCTS, CATEGORIES, "product", SLUGS)
+# Raw field of product documents (not a model field): unconfirmed stock movements (shop/services.py).
+STOCK_LEDGER = "stock_ledger"
 
 PAGE_SIZE = 24
 MAX_PAGE_SIZE = 100
@@ -266,6 +271,23 @@ def category_facets(slug: str) -> dict[str, list[str]]:
         return {name: sorted(found) for name, found in sorted(values.items())}
 
     return cache.cached(PRODUCTS, depends_on=(CATEGORIES,), key={"facets": slug}, build=build)
+
+
+def stock_ledger_entries(*, recorded_before: datetime) -> list[tuple[ObjectId, dict[str, Any]]]:
+    """Stock movements not yet confirmed and recorded before ``recorded_before``: (product id, entry).
+
+    Read straight from MongoDB (never cached): orders.recovery settles them.
+    """
+    products = connection.get_collection(Product._meta.db_table)
+    found = []
+    for document in products.find({f"{STOCK_LEDGER}.0": {"$exists": True}}, {STOCK_LEDGER: 1}):
+        for entry in document[STOCK_LEDGER]:
+            at = entry.get("at")
+            if at is not None and timezone.is_naive(at):  # pymongo hands back naive UTC
+                at = at.replace(tzinfo=UTC)
+            if at is None or at < recorded_before:
+                found.append((document["_id"], entry))
+    return found
 
 
 def cache_stats() -> dict[str, dict[str, int | float]]:

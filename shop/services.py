@@ -7,13 +7,15 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from bson import ObjectId
+from bson import Int64, ObjectId
+from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 from django.utils.text import slugify
 
 from shop import cache
 from shop.models import Category, Product
-from shop.selectors import CATEGORIES, PRODUCTS, SLUGS, product_namespace
+from shop.selectors import CATEGORIES, PRODUCTS, SLUGS, STOCK_LEDGER, product_namespace
 
 PRODUCT_FIELDS = frozenset(
     {"category", "name", "slug", "sku", "description", "price", "currency", "stock", "images", "tags",
@@ -216,15 +218,63 @@ def category_delete(*, category: Category) -> None:
     _categories_changed()
 
 
-def product_stock_take(*, product_id: ObjectId, quantity: int) -> bool:
-    """Take ``quantity`` units atomically (one conditional update); False when not enough stock."""
-    taken = Product.objects.filter(pk=product_id, stock__gte=quantity).update(stock=F("stock") - quantity)
-    if taken:
+# --- Stock ---------------------------------------------------------------------------------
+# Every stock movement for an order is one conditional update of the product document that also
+# records an idempotency key in the product's ``stock_ledger`` (a raw field, not a model field:
+# the ORM never reads or overwrites it). With the key there, a movement happens at most once,
+# and one that was never confirmed (the order insert failed, MongoDB went away) can be found and
+# undone later by orders.recovery, without transactions.
+
+
+def _products() -> Any:
+    return connection.get_collection(Product._meta.db_table)
+
+
+def _stock_value(quantity: int) -> Int64:
+    # As the backend stores integers: mongoeco's SQLite engine, unlike MongoDB, does not match
+    # an int32 filter against a stored Int64.
+    return Int64(quantity)
+
+
+def product_stock_take(*, product_id: ObjectId, quantity: int, key: str) -> bool:
+    """Take ``quantity`` units if that many are left, once per ``key``; False when not enough stock."""
+    result = _products().update_one(
+        {"_id": product_id, "stock": {"$gte": _stock_value(quantity)}, f"{STOCK_LEDGER}.key": {"$ne": key}},
+        {
+            "$inc": {"stock": _stock_value(-quantity)},
+            "$push": {STOCK_LEDGER: {"key": key, "delta": _stock_value(-quantity), "at": timezone.now()}},
+        },
+    )
+    if result.modified_count:
         _products_changed([product_id], slugs_changed=False)
-    return bool(taken)
+    return bool(result.modified_count)
 
 
-def product_stock_return(*, product_id: ObjectId, quantity: int) -> None:
-    """Put ``quantity`` units back (a failed checkout line, a cancelled order)."""
-    Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
-    _products_changed([product_id], slugs_changed=False)
+def product_stock_return(*, product_id: ObjectId, quantity: int, key: str) -> bool:
+    """Put ``quantity`` units back, once per ``key``; False when ``key`` was already applied."""
+    result = _products().update_one(
+        {"_id": product_id, f"{STOCK_LEDGER}.key": {"$ne": key}},
+        {
+            "$inc": {"stock": _stock_value(quantity)},
+            "$push": {STOCK_LEDGER: {"key": key, "delta": _stock_value(quantity), "at": timezone.now()}},
+        },
+    )
+    if result.modified_count:
+        _products_changed([product_id], slugs_changed=False)
+    return bool(result.modified_count)
+
+
+def product_stock_undo(*, product_id: ObjectId, key: str, delta: int) -> bool:
+    """Reverse the movement recorded under ``key`` (``delta`` as recorded) and drop the entry."""
+    result = _products().update_one(
+        {"_id": product_id, STOCK_LEDGER: {"$elemMatch": {"key": key, "delta": _stock_value(delta)}}},
+        {"$inc": {"stock": _stock_value(-delta)}, "$pull": {STOCK_LEDGER: {"key": key}}},
+    )
+    if result.modified_count:
+        _products_changed([product_id], slugs_changed=False)
+    return bool(result.modified_count)
+
+
+def product_stock_confirm(*, product_ids: Iterable[ObjectId], key: str) -> None:
+    """Drop the ledger entries for ``key``: the movement is final (the order is stored)."""
+    _products().update_many({"_id": {"$in": list(product_ids)}}, {"$pull": {STOCK_LEDGER: {"key": key}}})

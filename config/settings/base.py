@@ -242,6 +242,14 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
+# --- Orders: stock left half-moved by a failure (orders/stock.py) ---------------------------
+# A stock take whose order was never stored is put back, and a cancellation whose units were not
+# all returned is finished, once older than the timeout; each app process checks at the interval
+# (config/lifespan.py; 0 turns the check off, `manage.py settle_stock` does it by hand).
+
+STOCK_HOLD_TIMEOUT_SECONDS = env_int("STOCK_HOLD_TIMEOUT_SECONDS", default=120)
+STOCK_SETTLE_INTERVAL_SECONDS = env_int("STOCK_SETTLE_INTERVAL_SECONDS", default=30)
+
 # --- Demo data ----------------------------------------------------------------------
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "tienda-demo")

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from shop import demo, services
 from shop.models import Product
-from shop.selectors import ProductQuery, category_tree, product_detail_by_id, product_detail_by_slug, product_list
+from shop.selectors import (
+    ProductQuery,
+    category_tree,
+    product_detail_by_id,
+    product_detail_by_slug,
+    product_list,
+    stock_ledger_entries,
+)
 
 
 def names(query: ProductQuery) -> list[str]:
@@ -70,12 +79,43 @@ def test_delete_and_import_reach_lists(catalog: SimpleNamespace) -> None:
 
 def test_stock_take_is_conditional_and_invalidates(catalog: SimpleNamespace) -> None:
     assert product_detail_by_id(str(catalog.wool.pk))["stock"] == 2
-    assert services.product_stock_take(product_id=catalog.wool.pk, quantity=3) is False
-    assert services.product_stock_take(product_id=catalog.wool.pk, quantity=2) is True
+    assert services.product_stock_take(product_id=catalog.wool.pk, quantity=3, key="a") is False
+    assert services.product_stock_take(product_id=catalog.wool.pk, quantity=2, key="a") is True
     assert product_detail_by_id(str(catalog.wool.pk))["in_stock"] is False
     assert "Wool jumper" not in names(ProductQuery(in_stock=True))
-    services.product_stock_return(product_id=catalog.wool.pk, quantity=1)
+    services.product_stock_return(product_id=catalog.wool.pk, quantity=1, key="b")
     assert product_detail_by_id(str(catalog.wool.pk))["stock"] == 1
+
+
+def test_each_stock_movement_happens_once_per_key_and_can_be_undone(catalog: SimpleNamespace) -> None:
+    linen = catalog.linen.pk
+    assert services.product_stock_take(product_id=linen, quantity=5, key="order:1:take") is True
+    assert services.product_stock_take(product_id=linen, quantity=5, key="order:1:take") is False  # a retry
+    assert services.product_stock_return(product_id=linen, quantity=2, key="order:2:return") is True
+    assert services.product_stock_return(product_id=linen, quantity=2, key="order:2:return") is False
+    assert Product.objects.get(pk=linen).stock == 12 - 5 + 2
+    assert sorted((entry["key"], entry["delta"]) for _, entry in ledger()) == [
+        ("order:1:take", -5),
+        ("order:2:return", 2),
+    ]
+    assert services.product_stock_undo(product_id=linen, key="order:1:take", delta=-5) is True
+    assert services.product_stock_undo(product_id=linen, key="order:1:take", delta=-5) is False
+    assert product_detail_by_id(str(linen))["stock"] == 12 + 2
+    services.product_stock_confirm(product_ids=[linen], key="order:2:return")
+    assert ledger() == []
+    assert Product.objects.get(pk=linen).stock == 14
+
+
+def test_saving_a_product_keeps_its_stock_ledger(catalog: SimpleNamespace) -> None:
+    services.product_stock_take(product_id=catalog.novel.pk, quantity=1, key="order:3:take")
+    product = Product.objects.get(pk=catalog.novel.pk)
+    services.product_update(product=product, name="Harbour novel")
+    services.product_saved(product=product, changed_fields=["name"])
+    assert [entry["key"] for _, entry in ledger()] == ["order:3:take"]
+
+
+def ledger() -> list[tuple[object, dict]]:
+    return stock_ledger_entries(recorded_before=timezone.now() + timedelta(days=1))
 
 
 def test_invalid_writes_are_refused_before_the_database(catalog: SimpleNamespace) -> None:
