@@ -304,6 +304,8 @@ def test_the_order_list_shows_only_the_shoppers_orders(client: Client, people: S
     assert 'data-live-url="/ws/orders/"' in page.text
     assert f'href="/orders/{mine.number}/"' in page.text
     assert f'data-order-id="{mine.pk}"' in page.text
+    # live.js keeps a row's newest state by this seq: pushes from two requests can arrive swapped.
+    assert re.search(rf'data-order-id="{mine.pk}"[^>]* data-seq="1"', page.text)
     assert theirs.number not in page.text
     assert "Pending payment" in page.text
     client.logout()

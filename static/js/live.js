@@ -95,7 +95,8 @@
   /* --- order lists: the shopper's and the staff dashboard ------------------------ */
 
   function buildRow(order) {
-    var row = el("tr", "", { "data-order-id": order.order_id, "data-created": order.created_at });
+    var row = el("tr", "", { "data-order-id": order.order_id, "data-created": order.created_at,
+                             "data-seq": String(order.seq || 0) });
     table.querySelectorAll("thead [data-col]").forEach(function (th) {
       var col = th.getAttribute("data-col"), cell = el("td", "", { "data-label": th.textContent });
       if (col === "number") {
@@ -121,7 +122,12 @@
   function upsertRow(order) {
     if (!table || !order.order_id) return;
     var row = table.querySelector('tr[data-order-id="' + order.order_id + '"]');
-    if (row) return setStatus(row.querySelector("[data-order-status]"), order);
+    if (row) {
+      // Two quick changes are pushed from two requests and may arrive swapped: keep the newest.
+      if ((order.seq || 0) < (parseInt(row.getAttribute("data-seq") || "0", 10) || 0)) return;
+      row.setAttribute("data-seq", String(order.seq || 0));
+      return setStatus(row.querySelector("[data-order-status]"), order);
+    }
     var filter = root.getAttribute("data-status-filter");
     if (!root.hasAttribute("data-live-insert") || (filter && filter !== order.status)) return;
     var body = table.tBodies[0], created = Date.parse(order.created_at);
