@@ -91,8 +91,19 @@ def rss_figures(samples: list[tuple[float, int]], started: float, warmup: float)
         "end_kb": samples[-1][1],
         "peak_after_warmup_kb": peak_after,
         "growth_after_warmup": round(samples[-1][1] / after_warmup - 1, 4),
+        "slope_after_warmup_mib_per_min": _slope([(at, kb) for at, kb in samples if at >= started + warmup]),
         "samples": len(samples),
+        # (seconds since the load began, MiB) every 15 s, for the notes
+        "series": [(round(at - started), round(kb / 1024, 1)) for at, kb in samples[:: max(1, 15)]],
     }
+
+
+def _slope(points: list[tuple[float, int]]) -> float | None:
+    """Least-squares trend of RSS over time, MiB per minute."""
+    if len(points) < 3:
+        return None
+    slope = statistics.linear_regression([at for at, _ in points], [kb for _, kb in points]).slope
+    return round(slope * 60 / 1024, 2)
 
 
 # --- Report ------------------------------------------------------------------------------------
@@ -175,8 +186,9 @@ def print_result(result: dict[str, Any], checks: dict[str, bool]) -> None:
     print(
         f"App RSS: start {rss['start_kb'] / 1024:.1f} MiB, after warm-up {rss['after_warmup_kb'] / 1024:.1f} MiB, "
         f"end {rss['end_kb'] / 1024:.1f} MiB (peak after warm-up {rss['peak_after_warmup_kb'] / 1024:.1f} MiB, "
-        f"growth {rss['growth_after_warmup']:+.1%})"
+        f"growth {rss['growth_after_warmup']:+.1%}, trend {rss['slope_after_warmup_mib_per_min']} MiB/min)"
     )
+    print("App RSS every 15 s (s: MiB): " + ", ".join(f"{at}: {mib}" for at, mib in rss["series"]))
     print("\nChecks:")
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'FAILED'}] {name}")

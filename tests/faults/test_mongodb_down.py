@@ -105,7 +105,9 @@ def test_mongodb_outage_answers_503_and_leaves_nothing_half_written(stack: Split
 
         # Pages that need MongoDB: a friendly page, in the visitor's language, no traceback.
         for language, heading in (("en", "Back in a moment"), ("es", "Volvemos enseguida")):
+            asked = time.monotonic()
             page = shopper.http.get("/orders/", headers={"Accept-Language": language})
+            answered_in = time.monotonic() - asked
             assert page.status_code == 503
             assert heading in page.text
             assert f'<html lang="{language}">' in page.text
@@ -133,14 +135,17 @@ def test_mongodb_outage_answers_503_and_leaves_nothing_half_written(stack: Split
     assert all(status == 503 and UNAVAILABLE in body for status, body in checkouts.failures), checkouts.failures
     assert set(checkouts.statuses) <= {201, 409, 503}, checkouts.statuses
 
+    restarting = time.monotonic()
     stack.start_mongo()
     wait_until(lambda: status_of(f"{stack.base_url}/healthz") == 200, 30, "/healthz is 200 again")
+    healthy_after = time.monotonic() - restarting
     assert shopper.http.get("/orders/").status_code == 200
     assert shopper.http.get("/api/orders/", headers=shopper.bearer).status_code == 200
 
     # Whatever the kill interrupted is settled by the running app once it is old enough.
     left_behind = len(ledger_entries(db))
     wait_until(lambda: not ledger_entries(db), HOLD_TIMEOUT_SECONDS + 20, "the stock ledger is settled")
+    settled_after = time.monotonic() - restarting
     stock = stock_of(db, product_ids)
     sold = units_sold(db, product_ids)
     assert {pid: stock[pid] + sold[pid] for pid in product_ids} == units_before, (
@@ -151,4 +156,8 @@ def test_mongodb_outage_answers_503_and_leaves_nothing_half_written(stack: Split
     for order in stored.values():
         assert order["lines"], order["number"]
         assert [event["seq"] for event in order["events"]] == list(range(1, order["seq"] + 1)), order["number"]
-    print(f"checkouts: {dict(checkouts.statuses)}; ledger entries left by the kill: {left_behind}")
+    print(
+        f"\nMongoDB down: 503 page in {answered_in:.2f} s; checkouts {dict(checkouts.statuses)}; healthy "
+        f"{healthy_after:.1f} s after the restart; ledger entries left by the kill: {left_behind}, settled "
+        f"{settled_after:.1f} s after the restart"
+    )
