@@ -1,7 +1,7 @@
 """Bounded mixed load against a fresh `make run` launcher, then the invariants that must hold.
 
     .venv/bin/python benchmarks/load.py [--duration 300] [--warmup 120] [--report load.json]
-    make load                     # the same, full length (LOAD_ARGS="--duration 300" to change it)
+    make load                     # the same, full length (LOAD_ARGS="--duration 600" to change it)
 
 It starts `python -m devstack run` on free loopback ports in a temporary directory (MongoDB on
 mongoeco's SQLite engine, Redis, uvicorn with DEBUG off), signs up shoppers over HTTP, makes a
