@@ -7,6 +7,7 @@ the exceptions pymongo and django-mongodb-backend raise when the server is gone.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from django.db import DatabaseError
@@ -49,6 +50,13 @@ def answer(path: str, error: DatabaseError, language: str = "en"):
             raise error
         except DatabaseError:
             return server_error(request)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    # Whatever language an earlier test left active, the expected texts below are English.
+    with translation.override("en"):
+        yield
 
 
 def test_pages_get_a_friendly_503_page() -> None:
