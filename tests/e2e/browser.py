@@ -33,7 +33,10 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 FAILURES = SCREENSHOTS / "failures"  # git-ignored
-# A page stays this long without a navigation while it updates itself (live.js) in the journeys.
+# What went wrong inside the pages during the current journey: uncaught JavaScript errors and
+# server errors (5xx) on any request of any context made by new_context.
+PAGE_PROBLEMS: list[str] = []
+# Set on window: it survives only while a page updates itself (live.js) without a navigation.
 NO_RELOAD_MARKER = "__e2eNoReload"
 
 
@@ -46,6 +49,11 @@ def new_context(browser: Browser, base_url: str, storage_state: dict | None = No
         locale="en-US",
         timezone_id="Europe/Madrid",
         storage_state=storage_state,
+    )
+    context.on("weberror", lambda error: PAGE_PROBLEMS.append(f"JavaScript error: {error.error}"))
+    context.on(
+        "response",
+        lambda response: response.status >= 500 and PAGE_PROBLEMS.append(f"{response.status} from {response.url}"),
     )
     context.set_default_timeout(10_000)
     return context
@@ -69,10 +77,15 @@ class Journey:
 
 @contextmanager
 def journey(name: str, browser: Browser, capsys: pytest.CaptureFixture[str]) -> Iterator[Journey]:
-    """Time a journey and print it; on failure, screenshot every open page and name the files."""
+    """Time a journey and print it; on failure, screenshot every open page and name the files.
+
+    A journey also fails when a page threw a JavaScript error or got a 5xx, even if it looked fine.
+    """
     measured = Journey(name)
+    PAGE_PROBLEMS.clear()
     try:
         yield measured
+        assert not PAGE_PROBLEMS, "\n".join(PAGE_PROBLEMS)
     except BaseException as error:
         shots = failure_screenshots(browser, name)
         error.add_note("screenshots of every open page: " + (", ".join(map(str, shots)) or "none could be taken"))

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e.browser import (
     CHROMIUM,
@@ -58,6 +58,20 @@ def staff_state(app: App, browser: Browser) -> dict:
     return state
 
 
+@pytest.fixture
+def person(app: App, browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Opens a page in a fresh browser context (one per person); all are closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(storage_state: dict | None = None) -> Page:
+        contexts.append(new_context(browser, app.base_url, storage_state))
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
 def _price(text: str) -> Decimal:
     return Decimal(re.sub(r"[^0-9.]", "", text))
 
@@ -70,8 +84,8 @@ def _sign_up(page: Page, email: str, password: str) -> None:
     page.locator("main").get_by_role("button", name="Sign up").click()
 
 
-def _check_out_and_pay(page: Page) -> str:
-    """From the checkout page: fill the address, place the order, pay; returns the order number."""
+def _place_order(page: Page) -> str:
+    """From the checkout page: fill the address and place the order; returns the order number."""
     page.get_by_label("Full name").fill("Ada Shopper")
     page.get_by_label("Address", exact=True).fill("Calle Mayor 1")
     page.get_by_label("Postal code").fill("28013")
@@ -80,19 +94,22 @@ def _check_out_and_pay(page: Page) -> str:
     page.get_by_role("button", name="Place order").click()
     expect(page).to_have_url(ORDER_URL)
     expect(page.locator("[data-order-status]")).to_have_text("Pending payment")
-    page.get_by_role("button", name="Pay now").click()
-    expect(page.locator("[data-order-status]")).to_have_text("Paid")
     match = ORDER_URL.search(page.url)
     assert match, page.url
     return match[1]
 
 
+def _pay(page: Page) -> None:
+    page.get_by_role("button", name="Pay now").click()
+    expect(page.locator("[data-order-status]")).to_have_text("Paid")
+
+
 def test_shopper_buys_admin_ships_and_open_pages_update_live(
-    app: App, browser: Browser, staff_state: dict, capsys: pytest.CaptureFixture[str]
+    app: App, browser: Browser, person: Callable[..., Page], staff_state: dict, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shopper = new_context(browser, app.base_url).new_page()
-    staff = new_context(browser, app.base_url, storage_state=staff_state).new_page()
-    admin = new_context(browser, app.base_url).new_page()
+    shopper = person()
+    staff = person(staff_state)
+    admin = person()
     with journey("shopper buys, admin ships, open pages update live", browser, capsys) as measured:
         # Staff watch the dashboard from before the order exists.
         dashboard = SocketWatch(staff)
@@ -137,10 +154,13 @@ def test_shopper_buys_admin_ships_and_open_pages_update_live(
         _sign_up(shopper, f"ada-{uuid.uuid4().hex[:10]}@example.com", "Pl3nty-of-entropy!")
         expect(shopper.locator("h1")).to_have_text("Checkout")
         watch = SocketWatch(shopper)
-        number = _check_out_and_pay(shopper)
+        number = _place_order(shopper)
 
-        # The dashboard showed the new order, then its payment, without reloading.
+        # The dashboard shows the new order, then its payment, without reloading.
         row = staff.locator(f'tr:has(a:text-is("{number}"))')
+        expect(row.locator("[data-order-status]")).to_have_text("Pending payment")
+        expect(row.get_by_role("link", name=number)).to_have_attribute("href", f"/orders/{number}/")
+        _pay(shopper)
         expect(row.locator("[data-order-status]")).to_have_text("Paid")
         assert_not_reloaded(staff)
 
@@ -183,10 +203,10 @@ def test_shopper_buys_admin_ships_and_open_pages_update_live(
 
 
 def test_blocked_shopper_is_signed_out_and_their_socket_closes(
-    app: App, browser: Browser, staff_state: dict, capsys: pytest.CaptureFixture[str]
+    app: App, browser: Browser, person: Callable[..., Page], staff_state: dict, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shopper = new_context(browser, app.base_url).new_page()
-    admin = new_context(browser, app.base_url, storage_state=staff_state).new_page()
+    shopper = person()
+    admin = person(staff_state)
     email = f"blocked-{uuid.uuid4().hex[:10]}@example.com"
     with journey("admin blocks a shopper with a live page open", browser, capsys) as measured:
         shopper.goto("/account/signup/")
@@ -195,6 +215,8 @@ def test_blocked_shopper_is_signed_out_and_their_socket_closes(
         watch = SocketWatch(shopper)
         socket = watch.open("/orders/", "/ws/orders/")
         mark_no_reload(shopper)
+        expect(shopper.get_by_text("You have no orders yet.")).to_be_visible()
+        expect(shopper.locator("[data-orders-table]")).to_be_hidden()
 
         admin.goto(f"/admin/accounts/user/?q={email}")
         admin.locator("input.action-select").check()
@@ -217,10 +239,12 @@ def test_blocked_shopper_is_signed_out_and_their_socket_closes(
         expect(shopper.locator(".site-nav")).not_to_contain_text("Log out")
 
 
-def test_readme_screenshots(app: App, browser: Browser, staff_state: dict, capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_screenshots(
+    app: App, browser: Browser, person: Callable[..., Page], staff_state: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The README's pictures, captured from the running app: home, listing, product, cart, order, dashboard."""
-    shopper = new_context(browser, app.base_url).new_page()
-    staff = new_context(browser, app.base_url, storage_state=staff_state).new_page()
+    shopper = person()
+    staff = person(staff_state)
     shots: list[Path] = []
 
     def capture(page: Page, name: str, *, full_page: bool = True) -> None:
@@ -247,7 +271,8 @@ def test_readme_screenshots(app: App, browser: Browser, staff_state: dict, capsy
         expect(shopper.locator(".cart-table tbody tr")).to_have_count(2)
         capture(shopper, "cart")
         shopper.get_by_role("link", name="Check out").click()
-        _check_out_and_pay(shopper)
+        _place_order(shopper)
+        _pay(shopper)
         capture(shopper, "order")
         SocketWatch(staff).open("/staff/orders/", "/ws/staff/orders/")
         capture(staff, "dashboard", full_page=False)
