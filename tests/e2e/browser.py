@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, WebSocket, expect
+from playwright.sync_api import Browser, BrowserContext, Frame, Page, WebSocket, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -137,7 +137,8 @@ def admin_login(page: Page, email: str, password: str) -> None:
 class WatchedSocket:
     url: str
     frames: list[dict] = field(default_factory=list)
-    closed_at: float | None = None
+    closed_at: float | None = None  # when the server or the page closed it, the page still open
+    page_left: bool = False  # the page that opened it was left (Playwright reports no close then)
 
 
 class SocketWatch:
@@ -151,12 +152,18 @@ class SocketWatch:
         self.page = page
         self.sockets: list[WatchedSocket] = []
         page.on("websocket", self._opened)
+        page.on("framenavigated", self._navigated)
 
     def _opened(self, socket: WebSocket) -> None:
         watched = WatchedSocket(socket.url)
         self.sockets.append(watched)
         socket.on("framereceived", lambda payload: watched.frames.append(json.loads(payload)))
         socket.on("close", lambda _socket: setattr(watched, "closed_at", time.monotonic()))
+
+    def _navigated(self, frame: Frame) -> None:
+        if frame == self.page.main_frame:
+            for watched in self.sockets:
+                watched.page_left = True
 
     def wait_until(self, condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -169,7 +176,11 @@ class SocketWatch:
         """The open socket on ``socket_path`` once the server has answered on it (the page is live)."""
 
         def found() -> WatchedSocket | None:
-            live = (s for s in self.sockets if s.url.endswith(socket_path) and s.frames and s.closed_at is None)
+            live = (
+                s
+                for s in self.sockets
+                if s.url.endswith(socket_path) and s.frames and s.closed_at is None and not s.page_left
+            )
             return next(live, None)
 
         self.wait_until(found, f"the server's first answer on {socket_path}")
