@@ -10,6 +10,7 @@ USER_BLOCKED_EVENT = "user.blocked"
 # Application close codes (4000-4999), documented in docs/api.md.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BLOCKED = 4403
+CLOSE_TOO_MANY_MESSAGES = 4429
 
 
 def user_group(user_id: object) -> str:
