@@ -4,6 +4,9 @@ The policy lives in settings (``CONTENT_SECURITY_POLICY``, a directive -> source
 ``CONTENT_SECURITY_POLICY_EXCEPTIONS`` widens single directives under a path prefix for pages we
 do not write ourselves (the Swagger UI). Tienda's own pages, and Django's admin since 4.x, load
 scripts and styles from files only, so the default policy allows no inline code at all.
+``CONTENT_SECURITY_POLICY_REPORT_ONLY`` (local settings in debug) sends the same policy as
+Report-Only: the browser console shows violations, and Django's debug pages, which are inline
+styles and scripts, keep working.
 https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy
 """
 
@@ -15,6 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 CSP_HEADER = "Content-Security-Policy"
+CSP_REPORT_ONLY_HEADER = "Content-Security-Policy-Report-Only"
 
 Policy = Mapping[str, Sequence[str]]
 
@@ -32,7 +36,7 @@ def policies_by_prefix(base: Policy, exceptions: Mapping[str, Policy]) -> list[t
 
 
 class ContentSecurityPolicyMiddleware:
-    """Adds the Content-Security-Policy header unless a view already set one."""
+    """Adds the Content-Security-Policy (or -Report-Only) header unless a view already set one."""
 
     sync_capable = True
     async_capable = False  # stays in SyncChainMiddleware's one-thread chain (config/middleware.py)
@@ -42,9 +46,12 @@ class ContentSecurityPolicyMiddleware:
         self.headers = policies_by_prefix(
             settings.CONTENT_SECURITY_POLICY, getattr(settings, "CONTENT_SECURITY_POLICY_EXCEPTIONS", {})
         )
+        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", False)
+        self.header_name = CSP_REPORT_ONLY_HEADER if report_only else CSP_HEADER
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if CSP_HEADER not in response:
-            response[CSP_HEADER] = next(header for prefix, header in self.headers if request.path.startswith(prefix))
+        if CSP_HEADER not in response and CSP_REPORT_ONLY_HEADER not in response:
+            policy = next(header for prefix, header in self.headers if request.path.startswith(prefix))
+            response[self.header_name] = policy
         return response

@@ -184,6 +184,7 @@ CONTENT_SECURITY_POLICY = {
 CONTENT_SECURITY_POLICY_EXCEPTIONS = {
     "/api/docs/": {"style-src": ["'self'", "'unsafe-inline'"]},
 }
+CONTENT_SECURITY_POLICY_REPORT_ONLY = False  # local.py: True in debug (Django's debug pages)
 
 # The largest request body accepted, in bytes (config/limits.py answers 413 above it, before
 # anything buffers the body). Tienda's largest legitimate body is a 50-line order: about 5 KB.

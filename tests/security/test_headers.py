@@ -12,8 +12,16 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from django.conf import settings
+from django.http import HttpResponse
+from django.test import RequestFactory
 
-from config.security import CSP_HEADER, policies_by_prefix, policy_header
+from config.security import (
+    CSP_HEADER,
+    CSP_REPORT_ONLY_HEADER,
+    ContentSecurityPolicyMiddleware,
+    policies_by_prefix,
+    policy_header,
+)
 from tests.security.conftest import Server, session_cookie
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +92,23 @@ def test_the_api_docs_allow_inline_styles_only(server: Server, transactional_db)
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("application/javascript")
     assert "SwaggerUIBundle" in script.text
+
+
+def test_a_csrf_failure_gets_our_page_not_djangos_inline_styled_one(server: Server, transactional_db) -> None:
+    response = httpx.post(
+        f"{server.base_url}/account/login/", data={"username": "a@example.com", "password": "x"}, timeout=30
+    )
+    assert response.status_code == 403
+    assert_secured(response)
+    assert "Please try again" in response.text
+    assert "<style" not in response.text
+
+
+def test_report_only_mode_sends_the_same_policy_without_enforcing_it(settings) -> None:
+    settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = True  # local settings in debug
+    response = ContentSecurityPolicyMiddleware(lambda request: HttpResponse("ok"))(RequestFactory().get("/"))
+    assert response[CSP_REPORT_ONLY_HEADER] == POLICY
+    assert CSP_HEADER not in response
 
 
 def test_exceptions_replace_single_directives_under_their_prefix() -> None:
