@@ -22,6 +22,7 @@ from accounts.models import User
 from devstack import WS_MAX_SIZE_BYTES
 from devstack.processes import free_port
 from orders.tests.conftest import goods, people  # noqa: F401 - shared fixtures: two shoppers, staff, products
+from shop.tests.conftest import catalog  # noqa: F401 - shared fixture: four products in two categories
 
 
 @dataclass(frozen=True)
