@@ -186,6 +186,9 @@ CONTENT_SECURITY_POLICY_EXCEPTIONS = {
 }
 CONTENT_SECURITY_POLICY_REPORT_ONLY = False  # local.py: True in debug (Django's debug pages)
 
+# /healthz names each dependency's address and, when down, the error; production.py turns it off.
+HEALTHZ_SHOW_DETAILS = True
+
 # The largest request body accepted, in bytes (config/limits.py answers 413 above it, before
 # anything buffers the body). Tienda's largest legitimate body is a 50-line order: about 5 KB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1_048_576

@@ -30,6 +30,8 @@ for _required in ("MONGODB_URI", "REDIS_URL"):
     env_str(_required)
 
 DEMO_DATA_ALLOWED = False
+# /healthz is reachable by anyone: it says ok/down per dependency, not where they are or why.
+HEALTHZ_SHOW_DETAILS = False
 
 # --- HTTPS ------------------------------------------------------------------------
 # TLS ends at the proxy in front of the app; it must set X-Forwarded-Proto. base.py already sets

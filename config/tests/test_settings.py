@@ -133,6 +133,13 @@ def https_client(base_url: str) -> httpx.Client:
     )
 
 
+def test_production_healthz_names_no_internal_address(production_server: str) -> None:
+    with https_client(production_server) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "dependencies": {"mongodb": {"status": "ok"}, "redis": {"status": "ok"}}}
+
+
 def test_production_redirects_plain_http_to_https(production_server: str) -> None:
     response = httpx.get(f"{production_server}/", headers={"Host": "shop.example.com"}, timeout=30)
     assert response.status_code == 301
