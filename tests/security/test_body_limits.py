@@ -13,9 +13,11 @@ from types import SimpleNamespace
 import httpx
 import pytest
 from django.conf import settings
+from django.test import Client
 
 from config.limits import RequestBodyLimit
 from config.parsers import ERROR_JSON_TOO_DEEP
+from orders.api import ERROR_TOO_MANY_LINES, CartLineInputSerializer
 from orders.models import Order
 from tests.security.conftest import Server, bearer
 
@@ -73,6 +75,32 @@ def test_a_chunked_body_over_the_limit_is_cut_off_while_reading(
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
     assert response.json()["code"] == "request_too_large"
+
+
+def test_an_over_long_list_of_order_lines_is_refused_before_checking_each_line(
+    people: SimpleNamespace, goods: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[object] = []
+    check_line = CartLineInputSerializer.run_validation
+
+    def counting(self: CartLineInputSerializer, data: object) -> object:
+        checked.append(data)
+        return check_line(self, data)
+
+    monkeypatch.setattr(CartLineInputSerializer, "run_validation", counting)
+    line = {"product_id": str(goods.mug.pk), "quantity": 1}
+    body = {"lines": [line] * 17_000, "address": ADDRESS}  # just under 1 MB
+    response = Client(headers=bearer(people.ana)).post("/api/orders/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"lines": [str(ERROR_TOO_MANY_LINES)]}
+    assert checked == []
+    assert (
+        Client(headers=bearer(people.ana))
+        .post("/api/orders/", {"lines": [line], "address": ADDRESS}, content_type="application/json")
+        .status_code
+        == 201
+    )
+    assert len(checked) == 1
 
 
 def test_a_5_mb_form_post_gets_the_413_page_in_the_visitors_language(server: Server, transactional_db) -> None:
