@@ -180,7 +180,7 @@ CONTENT_SECURITY_POLICY = {
     "frame-ancestors": ["'none'"],
 }
 # Directives replaced under a path prefix. Swagger UI (drf-spectacular's split view: its script is
-# a file) sets style attributes in its markup and draws icons from data: URLs.
+# a file) has an inline <style> in its page and sets style attributes in its markup.
 CONTENT_SECURITY_POLICY_EXCEPTIONS = {
     "/api/docs/": {"style-src": ["'self'", "'unsafe-inline'"]},
 }
