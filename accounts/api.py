@@ -14,7 +14,7 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.exceptions import AuthenticationFailed, NotFound, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,9 +22,10 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from accounts import services
+from accounts import ratelimit, services
 from accounts.blocklist import BlocklistUnavailable
 from accounts.tokens import AuthUnavailable, TiendaAccessToken, TiendaRefreshToken
+from accounts.views import LOGIN_LOCKED_OUT
 
 ERROR_CREDENTIALS = _("Email or password is incorrect.")
 ERROR_SESSION_NOT_FOUND = _("You have no active session with that id.")
@@ -45,10 +46,6 @@ def _failing_closed() -> Iterator[None]:
         yield
     except BlocklistUnavailable as error:
         raise AuthUnavailable() from error
-
-
-def _client_ip(request: Request) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def _token_error(error: TokenError) -> InvalidToken:
@@ -80,18 +77,28 @@ class TokenObtainApi(_PublicAuthApi):
     @extend_schema(
         operation_id="auth_token_obtain", tags=TAGS, request=InputSerializer,
         responses={200: TokenPairSerializer, 400: OpenApiResponse(description="Malformed input."),
-                   401: UNAUTHORIZED, 503: UNAVAILABLE},
+                   401: UNAUTHORIZED, 503: UNAVAILABLE,
+                   429: OpenApiResponse(DetailSerializer, description="Too many attempts from this address "
+                                        "(API_TOKEN_RATE), or too many failed ones for this e-mail; see Retry-After.")},
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["email"], password=data.validated_data["password"])
+        email, ip = data.validated_data["email"], ratelimit.client_ip(request)
+        # The site login's per-account and per-address failure limits: one set of counters for
+        # every door, so guessing over the API cannot go around the site's lockout.
+        wait = ratelimit.login_retry_after(ip=ip, email=email)
+        if wait:
+            raise Throttled(wait=wait, detail=LOGIN_LOCKED_OUT % {"minutes": ratelimit.minutes_to_wait(wait)})
+        user = authenticate(request, username=email, password=data.validated_data["password"])
         if user is None:
+            ratelimit.login_failure_record(ip=ip, email=email)
             # Same answer for an unknown email, a wrong password and a blocked account.
             raise AuthenticationFailed(ERROR_CREDENTIALS, code="invalid_credentials")
+        ratelimit.login_failures_clear(email=email)
         with _failing_closed():
             pair = services.token_pair_issue(
-                user=user, user_agent=request.META.get("HTTP_USER_AGENT", ""), ip=_client_ip(request)
+                user=user, user_agent=request.META.get("HTTP_USER_AGENT", ""), ip=ratelimit.client_ip(request)
             )
         return Response(pair)
 

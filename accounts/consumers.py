@@ -4,21 +4,65 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from redis.exceptions import RedisError
 
-from accounts.realtime import CLOSE_BLOCKED, CLOSE_TRY_AGAIN_LATER, CLOSE_UNAUTHENTICATED, user_group
+from accounts.realtime import (
+    CLOSE_BLOCKED,
+    CLOSE_TOO_MANY_MESSAGES,
+    CLOSE_TRY_AGAIN_LATER,
+    CLOSE_UNAUTHENTICATED,
+    user_group,
+)
 
 logger = logging.getLogger(__name__)
 
+# Per connection: a page sends one message per (re)connect and one per gap it sees, so a client
+# over this is broken or hostile (each message can cost a MongoDB read). docs/api.md documents it.
+MESSAGES_PER_SECOND = 5
+MESSAGE_BURST = 20
+ERROR_TOO_MANY_MESSAGES = f"Too many messages: at most {MESSAGES_PER_SECOND} a second. Closing (4429)."
+
+
+class TokenBucket:
+    """``rate`` tokens a second, holding at most ``burst``; ``take`` spends one if there is one."""
+
+    def __init__(self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self.tokens = float(burst)
+        self.updated = clock()
+
+    def take(self) -> bool:
+        """True and one token fewer, or False when the bucket is empty."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
 
 class UserSocketConsumer(AsyncJsonWebsocketConsumer):
-    """Refuses anonymous users and joins the user's group, so a ban closes the socket."""
+    """Refuses anonymous users and joins the user's group, so a ban closes the socket.
+
+    Every client message first passes a per-connection rate limit: over it, the client gets an
+    error message and the socket closes with 4429.
+    """
 
     user_group_name: str | None = None
     accepted: bool = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.message_bucket = TokenBucket(rate=MESSAGES_PER_SECOND, burst=MESSAGE_BURST)
+        self.flooded = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Serve the socket; if the channel layer's Redis fails, close it with 1013 (try again later).
@@ -50,6 +94,17 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
 
     async def user_connected(self, user: Any) -> None:
         """Hook for subclasses: join more groups, send the initial state."""
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        """Rate-limit, then hand the message to ``receive``."""
+        if self.flooded:
+            return  # already closing; messages still in flight are dropped
+        if not self.message_bucket.take():
+            self.flooded = True
+            await self.send_json({"type": "error", "message": ERROR_TOO_MANY_MESSAGES})
+            await self.close(code=CLOSE_TOO_MANY_MESSAGES)
+            return
+        await super().websocket_receive(message)
 
     async def disconnect(self, code: int) -> None:
         """Leave the user's group."""

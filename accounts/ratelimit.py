@@ -1,9 +1,13 @@
-"""Failure counters in Redis that slow down password guessing on the site login and reset mail bombing.
+"""Failure counters in Redis that slow down password guessing and reset mail bombing.
+
+Every door that checks a password counts here, against the same keys: the site login
+(accounts/views.py), Django admin's login (accounts/admin_site.py) and POST /api/auth/token/
+(accounts/api.py).
 
 Keys (this module is their only writer; README "Redis key schema"):
 
-- ``rl:login:ip:<ip>`` — failed site logins from one client address.
-- ``rl:login:account:<sha256(email)[:32]>`` — failed site logins for one e-mail address, whether
+- ``rl:login:ip:<ip>`` — failed logins from one client address.
+- ``rl:login:account:<sha256(email)[:32]>`` — failed logins for one e-mail address, whether
   or not an account has it (so the counter says nothing about which addresses exist). Hashed so
   the key space holds no personal data.
 - ``rl:reset:ip:<ip>`` — password-reset requests from one client address. Separate from the login

@@ -10,6 +10,7 @@ USER_BLOCKED_EVENT = "user.blocked"
 # Application close codes (4000-4999), documented in docs/api.md.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BLOCKED = 4403
+CLOSE_TOO_MANY_MESSAGES = 4429
 # RFC 6455's registry: "Try Again Later". Sent when Redis (the channel layer) fails under a socket.
 CLOSE_TRY_AGAIN_LATER = 1013
 

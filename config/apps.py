@@ -20,6 +20,7 @@ class ProjectConfig(AppConfig):
 class MongoAdminConfig(admin_apps.AdminConfig):
     default = False
     default_auto_field = OBJECT_ID_AUTO_FIELD
+    default_site = "accounts.admin_site.TiendaAdminSite"  # its login counts failures like the site's
 
 
 class MongoAuthConfig(auth_apps.AuthConfig):

@@ -12,14 +12,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from accounts.ws_auth import TiendaAuthMiddlewareStack  # noqa: E402
 from config.lifespan import lifespan  # noqa: E402
+from config.limits import RequestBodyLimit  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Bodies over the limit never reach Django's buffer; WebSocket frames are capped by the
+        # server (--ws-max-size, devstack.WS_MAX_SIZE_BYTES) and messages by the consumers.
+        "http": RequestBodyLimit(django_asgi_app, max_bytes=settings.DATA_UPLOAD_MAX_MEMORY_SIZE),
         "websocket": AllowedHostsOriginValidator(TiendaAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
         "lifespan": lifespan,
     }

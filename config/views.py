@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -15,10 +16,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     """200 when MongoDB and Redis answer, 503 naming the one that does not."""
     statuses = dependency_statuses()
     healthy = all(status.ok for status in statuses)
-    body = {
-        "status": "ok" if healthy else "unavailable",
-        "dependencies": {status.name: status.as_dict() for status in statuses},
-    }
+    dependencies = {status.name: status.as_dict() for status in statuses}
+    if not settings.HEALTHZ_SHOW_DETAILS:  # production: no internal addresses or errors for the world
+        dependencies = {name: {"status": details["status"]} for name, details in dependencies.items()}
+    body = {"status": "ok" if healthy else "unavailable", "dependencies": dependencies}
     return JsonResponse(body, status=200 if healthy else 503)
 
 

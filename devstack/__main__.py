@@ -17,6 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from devstack import WS_MAX_SIZE_BYTES
 from devstack.processes import ProcessGroup, StartupError, die_with_parent, free_port, port_in_use
 from devstack.services import start_mongo, start_redis
 
@@ -84,7 +85,7 @@ def asgi_server_argv(*, port: int) -> list[str]:
         sys.executable, "-m", "uvicorn", "config.asgi:application",
         "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-        "--ws-max-size", "1048576", "--timeout-graceful-shutdown", "10", "--no-access-log",
+        "--ws-max-size", str(WS_MAX_SIZE_BYTES), "--timeout-graceful-shutdown", "10", "--no-access-log",
     ]  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what this machine is missing, and nothing twice:
-#   a Python 3.13 virtualenv in .venv, the pinned pip packages, Debian's redis-server.
+#   a Python 3.13 virtualenv in .venv, the pinned pip packages, Debian's redis-server and chromium.
 # Safe to run on every `make run` / `make test`: a no-op once everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +63,11 @@ fi
 if [[ -z ${REDIS_URL:-} ]] && ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server
   # The package may start a system-wide instance on 6379; the project runs its own.
+fi
+
+# --- Chromium (Debian's, for the browser journeys in tests/e2e; never `playwright install`) ---
+if [[ ! -x /usr/bin/chromium ]]; then
+  apt_install chromium fonts-liberation  # a sans-serif with Arial's metrics for the screenshots
 fi
 
 if (( SECONDS - started > 1 )); then

@@ -97,6 +97,13 @@ def categories() -> list[Category]:
     return result
 
 
+def _two_sentences(first: str, second: str) -> str:
+    """Two different sentences: a repeated draw takes the next one (same draws, same catalog)."""
+    if second == first:
+        second = DESCRIPTIONS[(DESCRIPTIONS.index(first) + 1) % len(DESCRIPTIONS)]
+    return f"{first} {second}"
+
+
 def products(saved_categories: dict[str, Category], *, size: int, seed: int = 7) -> Iterator[Product]:
     """``size`` unsaved products spread over the categories, deterministic for a given seed."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not security
@@ -118,7 +125,7 @@ def products(saved_categories: dict[str, Category], *, size: int, seed: int = 7)
             name=name,
             slug=f"{name.lower().replace(' ', '-')}-{n + 1:05d}",
             sku=f"TND-{spec.slug[:3].upper()}-{n + 1:05d}",
-            description=f"{name}. {rng.choice(DESCRIPTIONS)} {rng.choice(DESCRIPTIONS)}",
+            description=f"{name}. {_two_sentences(rng.choice(DESCRIPTIONS), rng.choice(DESCRIPTIONS))}",
             price=price,
             currency="EUR",
             stock=stock,

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
+from django.http import HttpResponse
 from django.test import Client, override_settings
 from django_redis import get_redis_connection
 
@@ -147,3 +148,57 @@ def test_login_and_reset_fail_open_when_redis_is_down(
     assert len(mail.outbox) == 1
     assert "failing open" in caplog.text
     assert time.monotonic() - started < 5
+
+
+# --- The other two doors: Django admin's login and the API token endpoint share the counters ---
+
+
+def admin_login(client: Client, email: str, password: str) -> HttpResponse:
+    return client.post("/admin/login/?next=/admin/", {"username": email, "password": password, "next": "/admin/"})
+
+
+def test_admin_login_is_locked_after_five_failures_even_for_the_right_password(client: Client) -> None:
+    User.objects.create_user("boss@example.com", PASSWORD, is_staff=True)
+    for _ in range(5):
+        assert admin_login(client, "boss@example.com", "wrong-guess").status_code == 200
+    locked = admin_login(client, "boss@example.com", PASSWORD)
+    assert locked.status_code == 429
+    assert 0 < int(locked["Retry-After"]) <= 15 * 60
+    assert "Too many failed attempts. Try again in 15 minutes." in locked.content.decode()
+    assert client.session.get(SESSION_KEY) is None
+    # The site's login is locked for that account too: one counter per account, whatever the door.
+    assert login(client, email="boss@example.com").status_code == 429
+
+
+def test_admin_login_success_clears_the_accounts_failures(client: Client) -> None:
+    User.objects.create_user("boss@example.com", PASSWORD, is_staff=True)
+    for _ in range(4):
+        admin_login(client, "boss@example.com", "wrong-guess")
+    assert admin_login(client, "boss@example.com", PASSWORD).status_code == 302
+    assert get_redis_connection("default").get(ratelimit.login_account_key("boss@example.com")) is None
+
+
+def test_api_tokens_are_locked_after_five_failures_even_for_the_right_password(shopper: User) -> None:
+    client = Client()
+
+    def obtain(password: str) -> HttpResponse:
+        body = {"email": "ana@example.com", "password": password}
+        return client.post("/api/auth/token/", body, content_type="application/json")
+
+    for _ in range(5):
+        assert obtain("wrong-guess").status_code == 401
+    locked = obtain(PASSWORD)
+    assert locked.status_code == 429
+    assert 0 < int(locked["Retry-After"]) <= 15 * 60
+    assert locked.json()["detail"].startswith("Too many failed attempts. Try again in 15 minutes.")
+    assert "access" not in locked.json()
+    assert login(Client()).status_code == 429  # and the site's login for that account
+
+
+def test_api_token_success_clears_the_accounts_failures(shopper: User) -> None:
+    client = Client()
+    for _ in range(4):
+        client.post("/api/auth/token/", {"email": "ana@example.com", "password": "x"}, content_type="application/json")
+    body = {"email": "ana@example.com", "password": PASSWORD}
+    assert client.post("/api/auth/token/", body, content_type="application/json").status_code == 200
+    assert get_redis_connection("default").get(ratelimit.login_account_key("ana@example.com")) is None

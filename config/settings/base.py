@@ -142,14 +142,56 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # 413 for bodies config/limits.py held back, in the visitor's language (hence after Locale).
+    "config.limits.BodyTooLargeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     # Last: makes the chain above run in one thread (config/middleware.py says why).
     "config.middleware.SyncChainMiddleware",
 ]
+
+# --- Security headers and input limits, every environment (docs/security.md) ------------
+# production.py adds what needs HTTPS: HSTS, secure cookies, the redirect.
+# https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.security
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# config/security.py sends it. No inline script or style anywhere: Tienda's pages and Django's
+# admin load both from files. Images may be absolute https URLs (the product API accepts them).
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "https:"],
+    "connect-src": ["'self'"],  # includes ws(s):// to the same host (CSP level 3)
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# Directives replaced under a path prefix. Swagger UI (drf-spectacular's split view: its script is
+# a file) has an inline <style> in its page and sets style attributes in its markup.
+CONTENT_SECURITY_POLICY_EXCEPTIONS = {
+    "/api/docs/": {"style-src": ["'self'", "'unsafe-inline'"]},
+}
+CONTENT_SECURITY_POLICY_REPORT_ONLY = False  # local.py: True in debug (Django's debug pages)
+
+# /healthz names each dependency's address and, when down, the error; production.py turns it off.
+HEALTHZ_SHOW_DETAILS = True
+
+# The largest request body accepted, in bytes (config/limits.py answers 413 above it, before
+# anything buffers the body). Tienda's largest legitimate body is a 50-line order: about 5 KB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1_048_576
 
 TEMPLATES = [
     {
@@ -205,7 +247,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],  # DRF's, plus a 400 for too-deep JSON
     "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Only the token endpoint uses it: password guessing over the API, per client IP.

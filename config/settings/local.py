@@ -9,6 +9,9 @@ DEBUG = env_bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "local-only-insecure-key-do-not-deploy-" + "x" * 30)
 SIMPLE_JWT["SIGNING_KEY"] = env_str("JWT_SIGNING_KEY", "") or SECRET_KEY
 EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Django's debug pages are inline styles and scripts: in debug, the browser only reports what the
+# policy would block (in the console). Tests, `DJANGO_DEBUG=0 make run` and production enforce it.
+CONTENT_SECURITY_POLICY_REPORT_ONLY = DEBUG
 
 # whitenoise serves straight from the app directories; no collectstatic needed here.
 WHITENOISE_USE_FINDERS = True

@@ -16,18 +16,26 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 random characters.")
 SIMPLE_JWT["SIGNING_KEY"] = env_str("JWT_SIGNING_KEY", "") or SECRET_KEY
+if len(SIMPLE_JWT["SIGNING_KEY"]) < 50:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY, when set, must be at least 50 random characters.")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("Set the DJANGO_ALLOWED_HOSTS environment variable to the site's host names.")
+if "*" in ALLOWED_HOSTS:
+    # The hosts also decide which sites' pages may open WebSockets (AllowedHostsOriginValidator).
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS cannot be * in production: name the site's host names.")
 # base.py already built DATABASES, CACHES and CHANNEL_LAYERS from these; in
 # production they have no localhost default to fall back on.
 for _required in ("MONGODB_URI", "REDIS_URL"):
     env_str(_required)
 
 DEMO_DATA_ALLOWED = False
+# /healthz is reachable by anyone: it says ok/down per dependency, not where they are or why.
+HEALTHZ_SHOW_DETAILS = False
 
 # --- HTTPS ------------------------------------------------------------------------
-# TLS ends at the proxy in front of the app; it must set X-Forwarded-Proto.
+# TLS ends at the proxy in front of the app; it must set X-Forwarded-Proto. base.py already sets
+# the headers every environment gets (CSP, X-Frame-Options, nosniff, referrer policy).
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
@@ -36,7 +44,4 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
-SESSION_COOKIE_HTTPONLY = True
-SECURE_REFERRER_POLICY = "same-origin"
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
+LANGUAGE_COOKIE_SECURE = True

@@ -141,3 +141,7 @@ def test_demo_catalog_is_deterministic_and_realistic() -> None:
     assert any(p.stock == 0 for p in first), "a real shop has sold-out products"
     assert len({p.slug for p in first}) == len({p.sku for p in first}) == 400
     assert all(p.attributes for p in first)
+    # No product page says the same sentence twice ("A favourite… A favourite…").
+    for product in first:
+        one, two = product.description.removeprefix(f"{product.name}. ").split(". ")
+        assert f"{one}." != two, product.description

@@ -137,6 +137,7 @@
     body.insertBefore(buildRow(order), next || null);
     var limit = parseInt(root.getAttribute("data-limit") || "0", 10);
     while (limit && body.rows.length > limit) body.deleteRow(-1);
+    table.hidden = false; // an empty list shows only its "no orders" note
     var empty = root.querySelector("[data-orders-empty]");
     if (empty) empty.hidden = true;
   }

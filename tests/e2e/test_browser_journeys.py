@@ -1,0 +1,283 @@
+"""A shopper, an admin and a member of staff, each in their own real Chromium, against the
+running application (`app`: make run's launcher on free ports, DEBUG off).
+
+Each journey prints its duration; a failing one leaves screenshots of every open page under
+docs/screenshots/failures/ and names them in the failure message.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.e2e.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SCREENSHOTS,
+    VIEWPORT,
+    SocketWatch,
+    admin_login,
+    assert_not_reloaded,
+    journey,
+    mark_no_reload,
+    new_context,
+    note_when_text,
+    seconds_until_text,
+    site_login,
+)
+from tests.e2e.conftest import App
+
+pytestmark = pytest.mark.slow
+
+LIVE_DEADLINE_MS = 2_000  # the issue's bound: an admin's change shows on open pages within 2 s
+ORDER_URL = re.compile(r"/orders/([A-Z0-9-]+)/$")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def staff_state(app: App, browser: Browser) -> dict:
+    """A logged-in staff member's cookies (the demo superuser), so later contexts skip the ~1 s password hash."""
+    context = new_context(browser, app.base_url)
+    site_login(context.new_page(), app.admin_email, app.password)
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture
+def person(app: App, browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Opens a page in a fresh browser context (one per person); all are closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def open_page(storage_state: dict | None = None) -> Page:
+        contexts.append(new_context(browser, app.base_url, storage_state))
+        return contexts[-1].new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def _price(text: str) -> Decimal:
+    return Decimal(re.sub(r"[^0-9.]", "", text))
+
+
+def _sign_up(page: Page, email: str, password: str) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Full name").fill("Ada Shopper")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Confirm password").fill(password)
+    page.locator("main").get_by_role("button", name="Sign up").click()
+
+
+def _place_order(page: Page) -> str:
+    """From the checkout page: fill the address and place the order; returns the order number."""
+    page.get_by_label("Full name").fill("Ada Shopper")
+    page.get_by_label("Address", exact=True).fill("Calle Mayor 1")
+    page.get_by_label("Postal code").fill("28013")
+    page.get_by_label("City").fill("Madrid")
+    page.get_by_label("Country").select_option("ES")
+    page.get_by_role("button", name="Place order").click()
+    expect(page).to_have_url(ORDER_URL)
+    expect(page.locator("[data-order-status]")).to_have_text("Pending payment")
+    match = ORDER_URL.search(page.url)
+    assert match, page.url
+    return match[1]
+
+
+def _pay(page: Page) -> None:
+    page.get_by_role("button", name="Pay now").click()
+    expect(page.locator("[data-order-status]")).to_have_text("Paid")
+
+
+def test_shopper_buys_admin_ships_and_open_pages_update_live(
+    app: App, browser: Browser, person: Callable[..., Page], staff_state: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shopper = person()
+    staff = person(staff_state)
+    admin = person()
+    with journey("shopper buys, admin ships, open pages update live", browser, capsys) as measured:
+        # Staff watch the dashboard from before the order exists.
+        dashboard = SocketWatch(staff)
+        dashboard.open("/staff/orders/", "/ws/staff/orders/")
+        mark_no_reload(staff)
+
+        # Browse a category, filter it, search, open a product.
+        shopper.goto("/")
+        shopper.locator(".category-grid").get_by_role("link", name="Clothing", exact=True).click()
+        expect(shopper.locator("h1")).to_have_text("Clothing")
+        unfiltered = int(shopper.locator(".result-count").inner_text().split()[0])
+        shopper.get_by_label("Maximum").fill("100")
+        shopper.get_by_label("In stock only").check()
+        shopper.get_by_role("button", name="Apply").click()
+        expect(shopper).to_have_url(re.compile(r"max_price=100.*in_stock=1|in_stock=1.*max_price=100"))
+        cards = shopper.locator(".product-grid .card")
+        filtered = int(shopper.locator(".result-count").inner_text().split()[0])
+        assert 0 < filtered < unfiltered
+        assert cards.count() == filtered
+        assert all(_price(text) <= 100 for text in cards.locator(".price").all_inner_texts())
+        expect(cards.get_by_text("Out of stock")).to_have_count(0)
+
+        shopper.locator(".site-search").get_by_label("Search products").fill("shirt")
+        shopper.locator(".site-search").get_by_role("button", name="Search").click()
+        expect(shopper.locator("h1")).to_contain_text("shirt")
+        in_stock = shopper.locator(".product-grid .card").filter(has_text="In stock")
+        product_name = in_stock.first.locator(".card-title").inner_text()
+        assert "shirt" in product_name.lower()
+        in_stock.first.locator(".card-link").click()
+        expect(shopper.locator("h1")).to_have_text(product_name)
+
+        # Add to cart, check out: the checkout asks a visitor to log in, who signs up instead.
+        shopper.get_by_label("Quantity").fill("2")
+        shopper.get_by_role("button", name="Add to cart").click()
+        expect(shopper).to_have_url(re.compile(r"/orders/cart/$"))
+        expect(shopper.locator(".cart-table tbody tr")).to_have_count(1)
+        expect(shopper.locator(".cart-table tbody")).to_contain_text(product_name)
+        expect(shopper.locator("[data-cart-link]")).to_have_text("Cart (2)")
+        shopper.get_by_role("link", name="Check out").click()
+        expect(shopper).to_have_url(re.compile(r"/account/login/\?next="))
+        shopper.get_by_role("link", name="Create an account").click()
+        _sign_up(shopper, f"ada-{uuid.uuid4().hex[:10]}@example.com", "Pl3nty-of-entropy!")
+        expect(shopper.locator("h1")).to_have_text("Checkout")
+        watch = SocketWatch(shopper)
+        number = _place_order(shopper)
+
+        # The dashboard shows the new order, then its payment, without reloading.
+        row = staff.locator(f'tr:has(a:text-is("{number}"))')
+        expect(row.locator("[data-order-status]")).to_have_text("Pending payment")
+        expect(row.get_by_role("link", name=number)).to_have_attribute("href", f"/orders/{number}/")
+        _pay(shopper)
+        expect(row.locator("[data-order-status]")).to_have_text("Paid")
+        assert_not_reloaded(staff)
+
+        # The shopper keeps the order page open; the admin ships the order from Django admin.
+        order_id = shopper.locator("[data-order-id]").get_attribute("data-order-id")
+        watch.answered(f"/ws/orders/{order_id}/")
+        mark_no_reload(shopper)
+        timeline = shopper.locator("[data-timeline] li")
+        expect(timeline).to_have_count(2)
+
+        admin_login(admin, app.admin_email, app.password)
+        admin.goto(f"/admin/orders/order/?q={number}")
+        admin.get_by_role("link", name=number, exact=True).click()
+        admin.locator("#id_status").select_option("shipped")
+        watched = {
+            "shopper's status": (shopper, "[data-order-status]", "Shipped"),
+            "shopper's timeline": (shopper, '[data-timeline] li[data-seq="3"] strong', "Shipped"),
+            "dashboard row": (staff, f'tr[data-order-id="{order_id}"] [data-order-status]', "Shipped"),
+        }
+        for page, selector, text in watched.values():
+            note_when_text(page, selector, text)
+        clicked = time.time()
+        admin.locator("input[name=_save]").click()
+
+        expect(shopper.locator("[data-order-status]")).to_have_text("Shipped", timeout=LIVE_DEADLINE_MS)
+        expect(timeline).to_have_count(3, timeout=LIVE_DEADLINE_MS)
+        expect(timeline.last).to_contain_text("Paid → Shipped")
+        expect(timeline.last).to_contain_text(f"by {app.admin_email}")
+        expect(row.locator("[data-order-status]")).to_have_text("Shipped", timeout=LIVE_DEADLINE_MS)
+        for what, (page, selector, text) in watched.items():
+            seconds = seconds_until_text(page, selector, text, since=clicked)
+            measured.mark(f"admin save → {what}", seconds)
+            assert seconds <= LIVE_DEADLINE_MS / 1000, f"{what} showed the change after {seconds:.2f} s"
+        assert_not_reloaded(shopper)
+        assert_not_reloaded(staff)
+        # The cancel button went away with the status, without a reload either.
+        expect(shopper.get_by_role("button", name="Cancel order")).to_be_hidden()
+
+        expect(admin.locator(".messagelist")).to_contain_text("was changed successfully")
+
+
+def test_blocked_shopper_is_signed_out_and_their_socket_closes(
+    app: App, browser: Browser, person: Callable[..., Page], staff_state: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shopper = person()
+    admin = person(staff_state)
+    email = f"blocked-{uuid.uuid4().hex[:10]}@example.com"
+    with journey("admin blocks a shopper with a live page open", browser, capsys) as measured:
+        shopper.goto("/account/signup/")
+        _sign_up(shopper, email, "Pl3nty-of-entropy!")
+        expect(shopper.locator(".site-nav")).to_contain_text("Log out")
+        watch = SocketWatch(shopper)
+        socket = watch.open("/orders/", "/ws/orders/")
+        mark_no_reload(shopper)
+        expect(shopper.get_by_text("You have no orders yet.")).to_be_visible()
+        expect(shopper.locator("[data-orders-table]")).to_be_hidden()
+
+        admin.goto(f"/admin/accounts/user/?q={email}")
+        admin.locator("input.action-select").check()
+        admin.locator("select[name=action]").select_option("block_users")
+        clicked = time.monotonic()
+        admin.get_by_role("button", name="Go").click()
+        expect(admin.locator(".messagelist")).to_contain_text("1 user blocked")
+
+        watch.wait_until(lambda: socket.closed_at is not None, "the blocked shopper's socket to close")
+        measured.mark("admin block → socket closed", socket.closed_at - clicked)
+        expect(shopper.locator("[data-live-status]")).to_have_text("Live updates are off: log in again.")
+        assert_not_reloaded(shopper)
+        shopper.wait_for_timeout(700)  # live.js would retry within 0.25-0.5 s if it meant to
+        assert len(watch.sockets) == 1, "live.js reconnected after being told the account is blocked"
+
+        # The next page load is signed out: the order list sends them to the login page.
+        shopper.reload()
+        expect(shopper).to_have_url(re.compile(r"/account/login/\?next=/orders/"))
+        expect(shopper.locator(".site-nav").get_by_role("link", name="Log in")).to_be_visible()
+        expect(shopper.locator(".site-nav")).not_to_contain_text("Log out")
+
+
+def test_readme_screenshots(
+    app: App, browser: Browser, person: Callable[..., Page], staff_state: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's pictures, captured from the running app: home, listing, product, cart, order, dashboard."""
+    shopper = person()
+    staff = person(staff_state)
+    shots: list[Path] = []
+
+    def capture(page: Page, name: str, *, full_page: bool = True) -> None:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=path, full_page=full_page, animations="disabled", caret="hide")
+        shots.append(path)
+
+    with journey("README screenshots", browser, capsys):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shopper.goto("/account/signup/")
+        _sign_up(shopper, f"ana-{uuid.uuid4().hex[:10]}@example.com", "Pl3nty-of-entropy!")
+        shopper.goto("/")
+        capture(shopper, "home")
+        shopper.goto("/c/clothing/")
+        capture(shopper, "listing")
+        for position in (1, 0):  # two products in the cart; the README shows the second one's page
+            shopper.goto("/c/clothing/?in_stock=1")
+            shopper.locator(".product-grid .card-link").nth(position).click()
+            expect(shopper.get_by_role("button", name="Add to cart")).to_be_visible()
+            if position == 0:
+                capture(shopper, "product")
+            shopper.get_by_role("button", name="Add to cart").click()
+            expect(shopper).to_have_url(re.compile(r"/orders/cart/$"))
+        expect(shopper.locator(".cart-table tbody tr")).to_have_count(2)
+        capture(shopper, "cart")
+        shopper.get_by_role("link", name="Check out").click()
+        _place_order(shopper)
+        _pay(shopper)
+        capture(shopper, "order")
+        SocketWatch(staff).open("/staff/orders/", "/ws/staff/orders/")
+        capture(staff, "dashboard", full_page=False)
+
+        for path in shots:  # each a real PNG at the viewport's width
+            header = path.read_bytes()[:24]
+            assert header[:8] == b"\x89PNG\r\n\x1a\n", path
+            assert int.from_bytes(header[16:20], "big") == VIEWPORT["width"], path
