@@ -19,3 +19,7 @@ STORAGES = {
 # whitenoise serves straight from the app directories; no collectstatic needed here.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# seed_demo's own tests check the command, not the catalog (shop/tests cover shop.demo): a small
+# catalog keeps them, and the database flush after them, well inside MongoDB's timeouts.
+DEMO_CATALOG_SIZE = 40

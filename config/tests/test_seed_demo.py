@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from accounts.services import DEMO_ADMIN_EMAIL, DEMO_SHOPPER_EMAIL
+from shop.models import Product
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +32,7 @@ def test_seeding_twice_does_not_duplicate() -> None:
     call_command("seed_demo")
     call_command("seed_demo")
     assert User.objects.count() == 2
+    assert Product.objects.count() == settings.DEMO_CATALOG_SIZE
 
 
 def test_demo_data_is_refused_where_disabled(settings) -> None:
