@@ -133,13 +133,30 @@ def cached[T](namespace: str, *, depends_on: Sequence[str] = (), key: Any, build
     this answer (a product page shows its category's name, for instance). Values
     must be JSON-serialisable; they come back as JSON types. ``None`` is not cached.
     """
+
+    def build_encoded() -> bytes | None:
+        value = build()
+        # Encoded once: stored as is, and decoded back so a miss answers the same JSON types as a hit.
+        return None if value is None else json.dumps(value, cls=DjangoJSONEncoder).encode()
+
+    raw = cached_bytes(namespace, depends_on=depends_on, key=key, build=build_encoded)
+    return None if raw is None else json.loads(raw)  # type: ignore[return-value]
+
+
+def cached_bytes(
+    namespace: str, *, depends_on: Sequence[str] = (), key: Any, build: Callable[[], bytes | None]
+) -> bytes | None:
+    """``cached`` for answers that are already bytes (a rendered page): stored and returned as is.
+
+    ``build`` returns None for an answer that must not be cached; that None is returned.
+    """
     try:
         connection = _redis()
         if _unbumped:  # Redis is back after an outage: first the invalidations it missed
             invalidate()
         value_key, raw = _lookup(connection, [namespace, *depends_on], digest(key))
         if raw is not None:
-            return json.loads(raw)
+            return raw
         _count(connection, namespace, "miss")
         return _rebuild_once(connection, namespace, value_key, build)
     except RedisError as error:
@@ -147,18 +164,16 @@ def cached[T](namespace: str, *, depends_on: Sequence[str] = (), key: Any, build
         return build()
 
 
-def _rebuild_once[T](connection: Any, namespace: str, value_key: str, build: Callable[[], T]) -> T:
+def _rebuild_once(connection: Any, namespace: str, value_key: str, build: Callable[[], bytes | None]) -> bytes | None:
     lock_key = f"{PREFIX}:lock:{value_key}"
     if connection.set(lock_key, "1", nx=True, px=LOCK_TTL_MS):
         try:
-            value = build()
-            # Encoded once: stored as is, and decoded back so a miss answers the same JSON types as a hit.
-            raw = json.dumps(value, cls=DjangoJSONEncoder)
+            raw = build()
             # "Not found" is not cached: junk ids and slugs must not fill Redis.
-            if value is not None:
+            if raw is not None:
                 connection.set(value_key, raw, ex=_ttl())
             _count(connection, namespace, "rebuild")
-            return json.loads(raw)
+            return raw
         finally:
             connection.delete(lock_key)
     # Someone else is rebuilding: wait for their answer rather than hitting the database too.
@@ -167,12 +182,12 @@ def _rebuild_once[T](connection: Any, namespace: str, value_key: str, build: Cal
         time.sleep(POLL_SECONDS)
         raw = connection.get(value_key)
         if raw is not None:
-            return json.loads(raw)
+            return raw
         if not connection.exists(lock_key):
             # The builder may have stored the value and released the lock between our two reads.
             raw = connection.get(value_key)
             if raw is not None:
-                return json.loads(raw)
+                return raw
             break
     return build()
 
