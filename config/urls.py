@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import session_views
-from config.views import healthz, livez
+from config.views import healthz, language_switch, livez
 from orders import views as order_views
 from shop import views as shop_views
 
@@ -17,7 +17,7 @@ urlpatterns = [
     path("livez", livez, name="livez"),
     path("admin/", admin.site.urls),
     path("staff/", include("shop.staff_urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", language_switch, name="set_language"),
     path("account/sessions/", session_views.api_sessions, name="account-sessions"),
     path("account/sessions/end-all/", session_views.sessions_end_all, name="account-sessions-end-all"),
     path("account/sessions/<str:session_id>/end/", session_views.api_session_end, name="account-session-end"),

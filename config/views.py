@@ -1,11 +1,13 @@
-"""Project-level views: health and error pages."""
+"""Project-level views: health and the language switch."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
+from django.views.i18n import set_language
 
 from config.health import dependency_statuses
 
@@ -28,3 +30,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def livez(request: HttpRequest) -> HttpResponse:
     """Liveness: the process serves requests (no dependency checked; see /healthz for those)."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@csrf_exempt
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """Django's ``set_language`` without a CSRF token, so pages that show the switch can be cached whole.
+
+    A forged cross-site POST can only change the visitor's display language, which the switch
+    changes back; docs/decisions/0004-anonymous-page-cache.md weighs this.
+    """
+    return set_language(request)
