@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _http import Result, run_load
 
-REDIS_STATS_KEYS = ("products", "product", "categories", "slugs")
+REDIS_STATS_KEYS = ("pages", "products", "product", "categories", "slugs")
 
 
 def fetch_json(url: str) -> dict:

@@ -22,11 +22,14 @@ from django.utils import timezone
 from shop import cache
 from shop.models import Category, Product
 
-# Namespaces (see shop/cache.py): lists and facets, the category tree, one per product, slug -> id.
+# Namespaces (see shop/cache.py): lists and facets, the category tree, one per product, slug -> id,
+# and whole pages for anonymous visitors (shop/page_cache.py; each also depends on its data's
+# namespaces; bumping PAGES alone drops every cached page, after a deploy that changes templates).
 PRODUCTS = "products"
 CATEGORIES = "categories"
 SLUGS = "slugs"
-NAMESPACE_FAMILIES = (PRODUCTS, CATEGORIES, "product", SLUGS)
+PAGES = "pages"
+NAMESPACE_FAMILIES = (PRODUCTS, CATEGORIES, "product", SLUGS, PAGES)
 # Raw field of product documents (not a model field): unconfirmed stock movements (shop/services.py).
 STOCK_LEDGER = "stock_ledger"
 

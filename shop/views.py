@@ -18,8 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from shop import cache, selectors
+from shop.page_cache import anonymous_page_cache
 from shop.queries import ATTRIBUTE_PREFIX, InvalidQuery, parse_product_query
-from shop.selectors import DEFAULT_SORT, ProductQuery
+from shop.selectors import CATEGORIES, DEFAULT_SORT, PRODUCTS, ProductQuery
 
 CATALOG_PAGE_SIZE = 24
 NEW_ARRIVALS_COUNT = 8
@@ -39,6 +40,9 @@ TITLE_QUERY_CHARS = 60
 # Http404 messages (the shopper sees the friendly 404.html, these reach logs and DEBUG pages).
 NOT_FOUND_CATEGORY = "No category has this slug."
 NOT_FOUND_PRODUCT = "No product on sale has this slug."
+# Home, listings and search show products and categories; each write to either drops their cached pages.
+# (A product page is not cached whole: its add-to-cart form carries the visitor's CSRF token.)
+catalog_page_cache = anonymous_page_cache(depends_on=(PRODUCTS, CATEGORIES))
 
 
 def _absolute(request: HttpRequest, path: str, params: dict[str, Any] | None = None) -> str:
@@ -231,6 +235,7 @@ def _category_path(tree: list[dict[str, Any]], slug: str) -> list[dict[str, Any]
 
 
 @require_safe
+@catalog_page_cache
 def home(request: HttpRequest) -> HttpResponse:
     """The shop front: category navigation, new arrivals and a search box."""
     new_arrivals = selectors.product_list(ProductQuery(sort="newest", page_size=NEW_ARRIVALS_COUNT)) or {}
@@ -279,12 +284,14 @@ class _SearchPage:
 
 
 @require_safe
+@catalog_page_cache
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """A category's products with filters, sort and pages."""
     return _listing(request, path=reverse("shop:category", kwargs={"slug": slug}), page_context=_CategoryPage(slug))
 
 
 @require_safe
+@catalog_page_cache
 def search(request: HttpRequest) -> HttpResponse:
     """Products across every category whose name or description contains ``q``."""
     page = _SearchPage(request.GET.get("q") or "")

@@ -6,8 +6,11 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.http import HttpResponse
+from django.test import Client
 
 from shop import services
+from shop.models import Product
 
 
 @pytest.fixture
@@ -35,3 +38,14 @@ def catalog(db) -> SimpleNamespace:
     return SimpleNamespace(
         clothing=clothing, shirts=shirts, books=books, linen=linen, wool=wool, sold_out=sold_out, novel=novel
     )
+
+
+def admin_inline_edit(client: Client, product: Product, *, price: str, stock: str) -> HttpResponse:
+    """Change a product's price and stock inline in the admin's product list, as staff do."""
+    return client.post(
+        f"/admin/shop/product/?q={product.sku}",
+        {
+            "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000",
+            "form-0-id": str(product.pk), "form-0-price": price, "form-0-stock": stock, "_save": "Save",
+        },
+    )  # fmt: skip

@@ -10,6 +10,7 @@ from django.test import Client
 from accounts.models import User
 from shop.models import Product
 from shop.selectors import ProductQuery, product_detail_by_id, product_list
+from shop.tests.conftest import admin_inline_edit
 
 
 @pytest.fixture
@@ -43,13 +44,7 @@ def test_changelist_inline_edit_of_price_and_stock(admin_client: Client, catalog
     page = admin_client.get("/admin/shop/product/?q=Linen")
     assert page.status_code == 200
     assert b'name="form-0-price"' in page.content
-    response = admin_client.post(
-        "/admin/shop/product/?q=Linen",
-        {
-            "form-TOTAL_FORMS": "1", "form-INITIAL_FORMS": "1", "form-MIN_NUM_FORMS": "0", "form-MAX_NUM_FORMS": "1000",
-            "form-0-id": str(catalog.linen.pk), "form-0-price": "21.00", "form-0-stock": "0", "_save": "Save",
-        },
-    )  # fmt: skip
+    response = admin_inline_edit(admin_client, catalog.linen, price="21.00", stock="0")
     assert response.status_code == 302
     detail = product_detail_by_id(str(catalog.linen.pk))
     assert (detail["price"], detail["stock"]) == ("21.00", 0)
