@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -49,3 +51,20 @@ def admin_inline_edit(client: Client, product: Product, *, price: str, stock: st
             "form-0-id": str(product.pk), "form-0-price": price, "form-0-stock": stock, "_save": "Save",
         },
     )  # fmt: skip
+
+
+def all_at_once[T](count: int, call: Callable[[], T], *, timeout: float = 60) -> list[T]:
+    """Run ``call`` in ``count`` threads released together (a stampede); the answers that came back."""
+    barrier = threading.Barrier(count)
+    answers: list[T] = []
+
+    def run() -> None:
+        barrier.wait()
+        answers.append(call())
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    return answers

@@ -11,6 +11,7 @@ from django_redis import get_redis_connection
 
 from devstack.processes import free_port
 from shop import cache
+from shop.tests.conftest import all_at_once
 
 
 def test_second_lookup_is_a_hit_and_counted() -> None:
@@ -85,18 +86,7 @@ def test_stampede_on_a_missing_key_rebuilds_it_once() -> None:
         time.sleep(0.3)
         return {"rows": list(range(10))}
 
-    results: list[object] = []
-    barrier = threading.Barrier(50)
-
-    def request() -> None:
-        barrier.wait()
-        results.append(cache.cached("hot", key="listing", build=slow_build))
-
-    threads = [threading.Thread(target=request) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results = all_at_once(50, lambda: cache.cached("hot", key="listing", build=slow_build), timeout=30)
     assert len(results) == 50
     assert all(result == {"rows": list(range(10))} for result in results)
     assert len(builds) == 1

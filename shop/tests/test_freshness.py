@@ -3,7 +3,6 @@ update, the very next page and API answer show the new data; Redis down still se
 
 from __future__ import annotations
 
-import threading
 import time
 from decimal import Decimal
 from types import SimpleNamespace
@@ -15,7 +14,7 @@ from accounts.models import User
 from devstack.processes import free_port
 from shop import cache, services
 from shop.selectors import PAGES, PRODUCTS, ProductQuery, product_list
-from shop.tests.conftest import admin_inline_edit
+from shop.tests.conftest import admin_inline_edit, all_at_once
 
 
 @pytest.fixture
@@ -86,18 +85,7 @@ def test_fifty_concurrent_requests_on_an_expired_listing_rebuild_it_once(catalog
     product_list(query)
     time.sleep(1.2)  # expired
     before = cache.stats([PRODUCTS])[PRODUCTS]["rebuild"]
-    barrier = threading.Barrier(50)
-    answers: list[object] = []
-
-    def request() -> None:
-        barrier.wait()
-        answers.append(product_list(query))
-
-    threads = [threading.Thread(target=request) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    answers = all_at_once(50, lambda: product_list(query))
     assert len(answers) == 50
     assert all(answer == answers[0] for answer in answers)
     assert cache.stats([PRODUCTS])[PRODUCTS]["rebuild"] - before == 1

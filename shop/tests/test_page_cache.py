@@ -14,7 +14,7 @@ from django.test import Client, RequestFactory
 from accounts.models import User
 from shop import cache, page_cache, services
 from shop.selectors import CATEGORIES, PAGES, PRODUCTS
-from shop.tests.conftest import admin_inline_edit
+from shop.tests.conftest import admin_inline_edit, all_at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -158,6 +158,15 @@ def test_error_pages_are_not_stored(client: Client, catalog: SimpleNamespace) ->
             response = client.get(url)
             assert response.status_code in (400, 404)
             assert response.templates != [], f"{url} was answered from the page cache"
+
+
+def test_fifty_concurrent_anonymous_requests_render_a_missing_page_once(catalog: SimpleNamespace) -> None:
+    bodies = all_at_once(50, lambda: Client().get("/c/clothing/?sort=price").content)
+    assert len(bodies) == 50
+    assert len(set(bodies)) == 1
+    assert b"Wool jumper" in bodies[0]
+    stats = counters()[PAGES]
+    assert (stats["lookup"], stats["miss"], stats["rebuild"]) == (50, 50, 1)
 
 
 def test_staff_see_the_page_counters(client: Client, admin_client: Client, catalog: SimpleNamespace) -> None:
