@@ -6,7 +6,7 @@ its absolute URL and language, in the ``pages`` namespace *and* the namespaces o
 shows, so the writes that invalidate that data make the page unreachable at the same moment
 (see shop/cache.py). A hit is one Redis round trip and no rendering.
 
-Who gets a cached page: only requests whose cookies are all in ``ANONYMOUS_PAGE_COOKIES`` (the
+Who gets a cached page: only requests whose cookies are all in ``anonymous_page_cookies()`` (the
 language cookie, which is in the key, and the CSRF cookie, which these pages do not use). A
 session cookie (a logged-in user, an anonymous cart, pending messages) or any cookie we do not
 know about means the page is rendered for that visitor, as before. What is stored: only a 200
