@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import get_callable
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from django.views.i18n import set_language
 
 from config.health import dependency_statuses
+from config.security import is_same_origin_request
+
+# What the CSRF failure page says when the language switch refuses a POST from another site.
+REASON_CROSS_ORIGIN_LANGUAGE = "Cross-origin request to change the language."
 
 
 @never_cache
@@ -34,9 +39,12 @@ def livez(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 def language_switch(request: HttpRequest) -> HttpResponse:
-    """Django's ``set_language`` without a CSRF token, so pages that show the switch can be cached whole.
+    """Django's ``set_language``, guarded by the request's origin instead of a CSRF token.
 
-    A forged cross-site POST can only change the visitor's display language, which the switch
-    changes back; docs/decisions/0004-anonymous-page-cache.md weighs this.
+    Without a token, every page that shows the switch can be cached whole for visitors without a
+    session (shop/page_cache.py). A POST from another site still gets the CSRF failure page
+    (docs/decisions/0004-anonymous-page-cache.md).
     """
+    if request.method == "POST" and not is_same_origin_request(request):
+        return get_callable(settings.CSRF_FAILURE_VIEW)(request, reason=REASON_CROSS_ORIGIN_LANGUAGE)
     return set_language(request)

@@ -192,3 +192,30 @@ def test_live_js_renders_hostile_pushes_as_text(open_tab: Callable[..., Tab], go
         assert tab.page.evaluate(NO_MARKUP)
         assert tab.page.evaluate("window.pwned === undefined")
         assert tab.clean() == ([], [])
+
+
+def test_the_language_switch_needs_no_token_yet_refuses_other_sites(
+    open_tab: Callable[..., Tab], server: Server, goods: SimpleNamespace
+) -> None:
+    # The switch carries no CSRF token, so the page around it is cached whole for visitors
+    # without a session (shop/page_cache.py); the origin Chromium declares guards it instead.
+    tab = open_tab()
+    page = tab.page
+    for _ in range(2):  # the second answer is the cached page
+        page.goto("/c/mugs/")
+        assert page.locator("html").get_attribute("lang") == "en"
+    page.locator("#language").select_option("es")
+    page.locator(".language-switch button").click()
+    page.wait_for_url("**/c/mugs/")
+    assert page.locator("html").get_attribute("lang") == "es"
+
+    switch = f"{server.base_url}/i18n/setlang/"
+    hostile = f'<form method="post" action="{switch}"><input name="language" value="en"><button>Go</button></form>'
+    page.route("http://evil.example/**", lambda route: route.fulfill(body=hostile, content_type="text/html"))
+    page.goto("http://evil.example/")
+    with page.expect_response(switch) as answer:
+        page.get_by_role("button", name="Go").click()
+    assert answer.value.status == 403
+    page.goto("/c/mugs/")
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert tab.clean() == ([], [])
