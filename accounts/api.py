@@ -202,7 +202,8 @@ class WsTicketApi(APIView):
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         with _failing_closed():
-            return Response(services.ws_ticket_issue(user=request.user))
+            access = request.auth if isinstance(request.auth, TiendaAccessToken) else None
+            return Response(services.ws_ticket_issue(user=request.user, access=access))
 
 
 class SessionListApi(APIView):
