@@ -50,6 +50,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,re
 #   (accounts/tests/test_tokens.py::test_ending_a_session_by_id_refuses_its_tokens_only covers it).
 EXCLUDED_OPERATIONS = ("auth_logout", "auth_logout_all", "auth_sessions_end")
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
+SUMMARY_LINE = re.compile(r"(Examples|Coverage|Fuzzing|Stateful) \(in |\d+ passed|\d+ failed|API Links:")
 ROLES = {"shopper": "shopper_email", "staff": "admin_email"}
 ADDRESS = {"full_name": "Fuzz", "line1": "1 Test St", "city": "Madrid", "postal_code": "28001", "country": "ES"}
 CONFIG = """\
@@ -184,6 +185,7 @@ def test_every_answer_matches_the_schema(
     for role, run in runs.items():
         generated = re.search(r"(\d+) generated", outputs[role])
         print(f"\nschemathesis as {role}: {generated.group(1) if generated else '?'} test cases, exit {run.returncode}")
+        print("\n".join(line.strip() for line in outputs[role].splitlines() if SUMMARY_LINE.search(line)))
         if run.returncode != 0 or not generated:
             failures.append(f"===== schemathesis as {role} (exit {run.returncode}) =====\n{outputs[role]}")
     print(f"both roles in {time.monotonic() - started:.1f} s")
