@@ -110,7 +110,7 @@ def pairs(app: App, http: httpx.Client) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def targets(http: httpx.Client, pairs: dict[str, dict[str, str]]) -> Iterator[Targets]:
-    """Real ids for the fuzzer, and their removal afterwards (with whatever the run created)."""
+    """Real ids for the fuzzer (a product, one to delete, an order of the shopper), removed afterwards."""
     staff, shopper = bearer(pairs["setup"]), bearer(pairs["shopper"])
     products = []
     for sku in ("FUZZ-TARGET", "FUZZ-DOOMED"):
