@@ -407,15 +407,18 @@ the staff status change is sent, "from commit" when its answer came back, so it 
 """
 
 
-def update_readme(rows: list[Row], date: str) -> None:
+def update_readme(rows: list[Row], date: str, host: dict[str, str], context: dict[str, str]) -> None:
     text = README.read_text()
     if README_BEGIN not in text or README_END not in text:
         print("warning: README.md has no `make bench` markers; table not copied there", file=sys.stderr)
         return
     head, rest = text.split(README_BEGIN, 1)
     _, tail = rest.split(README_END, 1)
-    block = f"{README_BEGIN}\n{table(rows)}\n\nMeasured by `make bench` on {date}; machine and details: " \
-            f"[docs/benchmarks.md](docs/benchmarks.md).\n{README_END}"  # fmt: skip
+    measured = (
+        f"Measured by `make bench` on {date} ({host['nproc']} CPUs, load average {context['load_before'].split()[0]} "
+        "when it started); machine and details: [docs/benchmarks.md](docs/benchmarks.md)."
+    )
+    block = f"{README_BEGIN}\n{table(rows)}\n\n{measured}\n{README_END}"
     README.write_text(head + block + tail)
 
 
@@ -445,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
         subtitle = f"{host['cpu']}, {host['nproc']} CPUs, {started:%Y-%m-%d}"
         chart = write_chart(runs["push"], CHART, subtitle)
         REPORT.write_text(report(runs, rows, host, context, started=started, args=args, chart=chart))
-        update_readme(rows, f"{started:%Y-%m-%d}")
+        update_readme(rows, f"{started:%Y-%m-%d}", host, context)
         print(f"wrote {REPORT.relative_to(ROOT)}" + (f", {CHART.relative_to(ROOT)}" if chart else "") + ", README.md")
     shutil.rmtree(workdir, ignore_errors=True)
     failed = [run.name for run in runs.values() if run.figures is None]
