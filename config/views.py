@@ -1,11 +1,18 @@
-"""Project-level views: health and error pages."""
+"""Project-level views: health, error pages and the OpenAPI schema."""
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from config.health import dependency_statuses
 
@@ -28,3 +35,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def livez(request: HttpRequest) -> HttpResponse:
     """Liveness: the process serves requests (no dependency checked; see /healthz for those)."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """``/api/schema/``: drf-spectacular's view, generating one schema at a time.
+
+    drf-spectacular 0.30 resolves its extensions' target classes lazily on the first generation,
+    and not thread-safely: when two first requests overlap, one can read another's half-done
+    import (``target_class`` already None) and answer 500 (``AttributeError: 'NoneType' object has
+    no attribute 'startswith'``). Two clients fetching the schema of a fresh server at once hit
+    it. Generation is rare and takes well under a second, so a lock costs nothing that matters.
+    """
+
+    _generating = threading.Lock()
+
+    @extend_schema(**SCHEMA_KWARGS)  # as the parent's get: the schema documents itself (or not) the same way
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with self._generating:
+            return super().get(request, *args, **kwargs)
