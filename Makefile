@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup run test load lint format reset-data
+.PHONY: help setup run test bench load lint format reset-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -17,6 +17,9 @@ run: ## set up, start MongoDB + Redis + the app on 127.0.0.1:$$PORT (default 800
 
 test: ## set up, run the whole suite against real Redis and MongoDB over the wire
 	@bash scripts/setup.sh && exec $(PY) -m devstack test $(PYTEST_ARGS)
+
+bench: ## catalog, auth and push benchmarks on a fresh server (5,000 products, ~10 min) -> docs/benchmarks.md
+	@bash scripts/setup.sh && exec $(PY) benchmarks/run_all.py
 
 load: ## set up, then a few minutes of mixed load on a fresh launcher and its invariants (LOAD_ARGS=...)
 	@bash scripts/setup.sh && exec $(PY) benchmarks/load.py $(LOAD_ARGS)

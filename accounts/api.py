@@ -26,6 +26,7 @@ from accounts import ratelimit, services
 from accounts.blocklist import BlocklistUnavailable
 from accounts.tokens import AuthUnavailable, TiendaAccessToken, TiendaRefreshToken
 from accounts.views import LOGIN_LOCKED_OUT
+from shop.serializers import VALIDATION_ERROR_SCHEMA
 
 ERROR_CREDENTIALS = _("Email or password is incorrect.")
 ERROR_SESSION_NOT_FOUND = _("You have no active session with that id.")
@@ -37,6 +38,9 @@ TokenPairSerializer = inline_serializer(
 DetailSerializer = inline_serializer("AuthError", {"detail": serializers.CharField(), "code": serializers.CharField()})
 UNAUTHORIZED = OpenApiResponse(DetailSerializer, description="Missing, invalid, expired or revoked token.")
 UNAVAILABLE = OpenApiResponse(DetailSerializer, description="The token blocklist cannot be read; try again.")
+INVALID_BODY = OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="A field is missing or malformed.")
+THROTTLED = OpenApiResponse(DetailSerializer, description="Too many attempts from this address (API_TOKEN_RATE), "
+                            "or too many failed ones for this e-mail; see Retry-After.")  # fmt: skip
 
 
 @contextmanager
@@ -76,10 +80,8 @@ class TokenObtainApi(_PublicAuthApi):
 
     @extend_schema(
         operation_id="auth_token_obtain", tags=TAGS, request=InputSerializer,
-        responses={200: TokenPairSerializer, 400: OpenApiResponse(description="Malformed input."),
-                   401: UNAUTHORIZED, 503: UNAVAILABLE,
-                   429: OpenApiResponse(DetailSerializer, description="Too many attempts from this address "
-                                        "(API_TOKEN_RATE), or too many failed ones for this e-mail; see Retry-After.")},
+        responses={200: TokenPairSerializer, 400: INVALID_BODY, 401: UNAUTHORIZED, 429: THROTTLED,
+                   503: UNAVAILABLE},
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -114,7 +116,7 @@ class TokenRefreshApi(_PublicAuthApi):
 
     @extend_schema(
         operation_id="auth_token_refresh", tags=TAGS, request=InputSerializer,
-        responses={200: TokenPairSerializer, 401: UNAUTHORIZED, 503: UNAVAILABLE},
+        responses={200: TokenPairSerializer, 400: INVALID_BODY, 401: UNAUTHORIZED, 503: UNAVAILABLE},
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -138,7 +140,7 @@ class TokenVerifyApi(_PublicAuthApi):
     @extend_schema(
         operation_id="auth_token_verify", tags=TAGS, request=InputSerializer,
         responses={200: inline_serializer("TokenVerified", {"token_type": serializers.CharField()}),
-                   401: UNAUTHORIZED, 503: UNAVAILABLE},
+                   400: INVALID_BODY, 401: UNAUTHORIZED, 503: UNAVAILABLE},
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
@@ -200,7 +202,8 @@ class WsTicketApi(APIView):
     )  # fmt: skip
     def post(self, request: Request) -> Response:
         with _failing_closed():
-            return Response(services.ws_ticket_issue(user=request.user))
+            access = request.auth if isinstance(request.auth, TiendaAccessToken) else None
+            return Response(services.ws_ticket_issue(user=request.user, access=access))
 
 
 class SessionListApi(APIView):

@@ -84,6 +84,9 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
         """Accept authenticated users only, then join ``user.<id>``."""
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
+            # Accept, then close: a close before accepting reaches real clients as an HTTP 403 handshake
+            # with no close code, so they could not tell "get a new ticket" (4401) from "stop" (4403).
+            await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.user_group_name = user_group(user.pk)

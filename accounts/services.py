@@ -10,7 +10,14 @@ from rest_framework_simplejwt.settings import api_settings
 from accounts import blocklist, realtime, tickets
 from accounts import sessions as site_sessions
 from accounts.models import User
-from accounts.tokens import ERROR_FAMILY_ENDED, FAMILY_CLAIM, TiendaAccessToken, TiendaRefreshToken
+from accounts.tokens import (
+    ERROR_FAMILY_ENDED,
+    FAMILY_CLAIM,
+    ISSUED_MS_CLAIM,
+    TiendaAccessToken,
+    TiendaRefreshToken,
+    token_refusal,
+)
 
 ERROR_REFRESH_REUSED = _(
     "This refresh token was already used. For your safety the session has been ended on every device "
@@ -141,6 +148,32 @@ def user_unblock(*, user: User) -> User:
 # --- WebSocket tickets --------------------------------------------------------------------
 
 
-def ws_ticket_issue(*, user: User) -> dict[str, object]:
-    """A single-use ticket to open a WebSocket as ``user``."""
-    return {"ticket": tickets.ticket_issue(user_id=user.pk), "expires_in": tickets.TICKET_TTL_SECONDS}
+def ws_ticket_issue(*, user: User, access: TiendaAccessToken | None = None) -> dict[str, object]:
+    """A single-use ticket to open a WebSocket as ``user``; one traded for ``access`` dies with its session."""
+    session = {}
+    if access is not None:
+        session = {
+            "jti": str(access.payload[api_settings.JTI_CLAIM]),
+            "family": str(access.payload[FAMILY_CLAIM]),
+            "issued_ms": int(access.payload[ISSUED_MS_CLAIM]),
+        }
+    ticket = tickets.ticket_issue(user_id=user.pk, **session)
+    return {"ticket": ticket, "expires_in": tickets.TICKET_TTL_SECONDS}
+
+
+def ws_ticket_user(*, ticket: str) -> User | None:
+    """Redeem a ticket: its active user, or None if it is unknown, used, expired, or its API session is over."""
+    redeemed = tickets.ticket_redeem(ticket)
+    if redeemed is None:
+        return None
+    if redeemed.jti:
+        try:
+            refusal = token_refusal(
+                jti=redeemed.jti, family=redeemed.family, user_id=redeemed.user_id, issued_ms=redeemed.issued_ms
+            )
+        except blocklist.BlocklistUnavailable:
+            return None  # fail closed, as for tokens
+        if refusal is not None:
+            return None
+    user = User.objects.filter(pk=redeemed.user_id).first()
+    return user if user is not None and user.is_active else None

@@ -41,6 +41,19 @@ class AuthUnavailable(APIException):
     default_code = "auth_unavailable"
 
 
+def token_refusal(*, jti: str, family: str, user_id: str, issued_ms: int) -> str | None:
+    """Why a token with these claims is void (the message), or None while it stands. One MGET;
+    raises ``BlocklistUnavailable`` when Redis cannot answer."""
+    state = blocklist.token_state(jti=jti, family=family, user_id=user_id)
+    if state.revoked:
+        return str(ERROR_REVOKED)
+    if state.cutoff_ms is not None and issued_ms < state.cutoff_ms:
+        return str(ERROR_CUT_OFF)
+    if state.family_ended:
+        return str(ERROR_FAMILY_ENDED)
+    return None
+
+
 class _BlocklistChecked:
     payload: dict[str, Any]
 
@@ -54,19 +67,16 @@ class _BlocklistChecked:
         if not family or ISSUED_MS_CLAIM not in self.payload:
             raise TokenError(ERROR_NO_SESSION)
         try:
-            state = blocklist.token_state(
+            refusal = token_refusal(
                 jti=self.payload[api_settings.JTI_CLAIM],
                 family=family,
                 user_id=str(self.payload.get(api_settings.USER_ID_CLAIM, "")),
+                issued_ms=int(self.payload[ISSUED_MS_CLAIM]),
             )
         except blocklist.BlocklistUnavailable as error:
             raise AuthUnavailable() from error
-        if state.revoked:
-            raise TokenError(ERROR_REVOKED)
-        if state.cutoff_ms is not None and int(self.payload[ISSUED_MS_CLAIM]) < state.cutoff_ms:
-            raise TokenError(ERROR_CUT_OFF)
-        if state.family_ended:
-            raise TokenError(ERROR_FAMILY_ENDED)
+        if refusal is not None:
+            raise TokenError(refusal)
 
 
 class TiendaAccessToken(_BlocklistChecked, AccessToken):

@@ -8,19 +8,14 @@ from urllib.parse import parse_qs
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 
-from accounts.tickets import ticket_redeem
+from accounts import services
 
 
 @database_sync_to_async
 def _user_for_ticket(ticket: str) -> Any:
-    user_id = ticket_redeem(ticket)
-    if user_id is None:
-        return None
-    user = get_user_model().objects.filter(pk=user_id).first()
-    return user if user is not None and user.is_active else None
+    return services.ws_ticket_user(ticket=ticket)
 
 
 class TicketAuthMiddleware(BaseMiddleware):

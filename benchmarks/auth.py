@@ -17,6 +17,7 @@ shopper is unblocked afterwards.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
@@ -35,7 +36,7 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def in_process(requests: int) -> None:
+def in_process(requests: int) -> dict[str, float]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     import django
 
@@ -106,9 +107,20 @@ def in_process(requests: int) -> None:
     print(f"\nadded latency (median of paired differences): {added:.3f} ms = {share:.1f} % (target < 10 %)")
     print(f"the blocklist MGET alone: p50 {statistics.median(mget):.3f} ms, p99 {percentile(mget, 99):.3f} ms")
     print("(both variants verify the signature and load the user from MongoDB; the difference is the MGET)")
+    return {
+        "requests": requests,
+        "plain_p50_ms": statistics.median(plain),
+        "plain_p99_ms": percentile(plain, 99),
+        "blocklist_p50_ms": statistics.median(checked),
+        "blocklist_p99_ms": percentile(checked, 99),
+        "added_ms": added,
+        "added_percent": share,
+        "redis_commands_per_request": commands / requests,
+        "mget_p50_ms": statistics.median(mget),
+    }
 
 
-def ban_to_rejection(base: str, password: str) -> None:
+def ban_to_rejection(base: str, password: str) -> dict[str, float]:
     with (
         httpx.Client(base_url=base, timeout=30, follow_redirects=False) as shopper,
         httpx.Client(base_url=base, timeout=30, follow_redirects=False) as admin,
@@ -141,6 +153,7 @@ def ban_to_rejection(base: str, password: str) -> None:
     print(f"admin action answered {blocked.status_code} in {(returned - started) * 1000:.1f} ms")
     print(f"first rejected request: #{attempts} after the ban (target: #1), status {status}, "
           f"{(rejected - returned) * 1000:.1f} ms after the admin's POST returned")  # fmt: skip
+    return {"first_rejected_request": attempts, "status": status, "ms_after_ban": (rejected - returned) * 1000}
 
 
 def main() -> int:
@@ -149,13 +162,16 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "tienda-demo"))
     parser.add_argument("--skip-http", action="store_true", help="only the in-process comparison")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     import logging
 
-    in_process(args.requests)
+    figures = {"in_process": in_process(args.requests)}
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if not args.skip_http:
-        ban_to_rejection(args.url.rstrip("/"), args.password)
+        figures["ban"] = ban_to_rejection(args.url.rstrip("/"), args.password)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
     return 0
 
 

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from accounts import session_views
-from config.views import healthz, language_switch, livez
+from config.views import ApiSchemaView, healthz, language_switch, livez
 from orders import views as order_views
 from shop import views as shop_views
 
@@ -22,7 +22,7 @@ urlpatterns = [
     path("account/sessions/end-all/", session_views.sessions_end_all, name="account-sessions-end-all"),
     path("account/sessions/<str:session_id>/end/", session_views.api_session_end, name="account-session-end"),
     path("account/", include("accounts.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", ApiSchemaView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: no inline script (config/security.py).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/auth/", include("accounts.api_urls")),

@@ -1,6 +1,9 @@
-"""Project-level views: health and the language switch."""
+"""Project-level views: health, the language switch and the OpenAPI schema."""
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -9,6 +12,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from django.views.i18n import set_language
+from drf_spectacular.utils import extend_schema
+from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from config.health import dependency_statuses
 from config.security import is_same_origin_request
@@ -48,3 +55,21 @@ def language_switch(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not is_same_origin_request(request):
         return get_callable(settings.CSRF_FAILURE_VIEW)(request, reason=REASON_CROSS_ORIGIN_LANGUAGE)
     return set_language(request)
+
+
+class ApiSchemaView(SpectacularAPIView):
+    """``/api/schema/``: drf-spectacular's view, generating one schema at a time.
+
+    drf-spectacular 0.30 resolves its extensions' target classes lazily on the first generation,
+    and not thread-safely: when two first requests overlap, one can read another's half-done
+    import (``target_class`` already None) and answer 500 (``AttributeError: 'NoneType' object has
+    no attribute 'startswith'``). Two clients fetching the schema of a fresh server at once hit
+    it. Generation is rare and takes well under a second, so a lock costs nothing that matters.
+    """
+
+    _generating = threading.Lock()
+
+    @extend_schema(**SCHEMA_KWARGS)  # as the parent's get: the schema documents itself (or not) the same way
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        with self._generating:
+            return super().get(request, *args, **kwargs)

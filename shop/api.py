@@ -64,6 +64,9 @@ DUPLICATE_KEY_MESSAGES = {"sku": ERROR_SKU_TAKEN, "slug": ERROR_SLUG_TAKEN}
 NOT_FOUND = OpenApiResponse(ErrorDetailOutputSerializer, description="Unknown or malformed id/slug.")
 UNAUTHENTICATED = OpenApiResponse(ErrorDetailOutputSerializer, description="Not logged in.")
 FORBIDDEN = OpenApiResponse(ErrorDetailOutputSerializer, description="Logged in, but not staff.")
+# Reads need no token, but one that is sent is checked: an expired or revoked one is refused, not ignored.
+BAD_TOKEN = OpenApiResponse(ErrorDetailOutputSerializer, description="A token was sent and it is invalid, expired "
+                            "or revoked (none is needed here).")  # fmt: skip
 INVALID_BODY = OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="The body failed validation.")
 ID_PARAMETER = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The product's ObjectId (24 hex digits).")
 LIST_PARAMETERS = [
@@ -178,6 +181,7 @@ class ProductListApi(APIView):
         responses={
             200: OutputSerializer,
             400: OpenApiResponse(QueryErrorOutputSerializer, description="Malformed query parameters."),
+            401: BAD_TOKEN,
             404: OpenApiResponse(ErrorDetailOutputSerializer, description="Unknown category slug."),
         },
     )
@@ -205,7 +209,7 @@ class ProductDetailApi(APIView):
         summary="Get a product by id",
         description="A product on sale, with its description, images and category breadcrumbs.",
         parameters=[ID_PARAMETER],
-        responses={200: OutputSerializer, 404: NOT_FOUND},
+        responses={200: OutputSerializer, 401: BAD_TOKEN, 404: NOT_FOUND},
     )
     def get(self, request: Request, id: str) -> Response:
         detail = product_detail_by_id(id)
@@ -227,7 +231,7 @@ class ProductBySlugApi(APIView):
         summary="Get a product by slug",
         description="The same answer as by id, for URLs that carry the slug.",
         parameters=[OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The product's slug.")],
-        responses={200: OutputSerializer, 404: NOT_FOUND},
+        responses={200: OutputSerializer, 401: BAD_TOKEN, 404: NOT_FOUND},
     )
     def get(self, request: Request, slug: str) -> Response:
         # Anything that cannot be a slug is not found without a cache entry per junk string.
@@ -248,7 +252,7 @@ class CategoryListApi(APIView):
         tags=TAGS,
         summary="The category tree",
         description="Root categories in display order, each with its `children` (recursively).",
-        responses={200: OutputSerializer(many=True)},
+        responses={200: OutputSerializer(many=True), 401: BAD_TOKEN},
     )
     def get(self, request: Request) -> Response:
         return Response(category_tree())

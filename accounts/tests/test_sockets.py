@@ -14,6 +14,7 @@ from accounts import services, tickets
 from accounts.consumers import UserSocketConsumer
 from accounts.models import User
 from accounts.realtime import CLOSE_BLOCKED, CLOSE_UNAUTHENTICATED
+from accounts.tokens import TiendaAccessToken
 from accounts.ws_auth import TiendaAuthMiddlewareStack
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -28,10 +29,18 @@ def socket(query: str = "") -> WebsocketCommunicator:
     return WebsocketCommunicator(application, f"/ws/test/{query}", headers=HEADERS)
 
 
+async def refused_with(communicator: WebsocketCommunicator) -> int | None:
+    """The close code of a socket refused after the handshake (None: it was not refused)."""
+    connected, _ = await communicator.connect()
+    assert connected, "refusals come after accepting: a close during the handshake carries no code"
+    if await communicator.receive_nothing(timeout=0.3):
+        return None
+    message = await communicator.receive_output(timeout=3)
+    return message["code"] if message["type"] == "websocket.close" else None
+
+
 async def test_anonymous_socket_is_closed_with_4401() -> None:
-    communicator = socket()
-    connected, code = await communicator.connect()
-    assert (connected, code) == (False, CLOSE_UNAUTHENTICATED)
+    assert await refused_with(socket()) == CLOSE_UNAUTHENTICATED
 
 
 async def test_a_ticket_opens_one_socket_only() -> None:
@@ -40,9 +49,22 @@ async def test_a_ticket_opens_one_socket_only() -> None:
     first = socket(f"?ticket={ticket}")
     assert (await first.connect())[0] is True
     second = socket(f"?ticket={ticket}")
-    assert await second.connect() == (False, CLOSE_UNAUTHENTICATED), "single use"
+    assert await refused_with(second) == CLOSE_UNAUTHENTICATED, "single use"
     await first.disconnect()
-    assert await socket("?ticket=made-up").connect() == (False, CLOSE_UNAUTHENTICATED)
+    assert await refused_with(socket("?ticket=made-up")) == CLOSE_UNAUTHENTICATED
+
+
+async def test_a_ticket_dies_with_the_api_session_it_was_traded_for() -> None:
+    user = await sync_to_async(User.objects.create_user)("ana@example.com", "x")
+    logged_out = TiendaAccessToken((await sync_to_async(services.token_pair_issue)(user=user))["access"])
+    other = TiendaAccessToken((await sync_to_async(services.token_pair_issue)(user=user))["access"])
+    unused = (await sync_to_async(services.ws_ticket_issue)(user=user, access=logged_out))["ticket"]
+    kept = (await sync_to_async(services.ws_ticket_issue)(user=user, access=other))["ticket"]
+    await sync_to_async(services.token_logout)(access=logged_out)
+    assert await refused_with(socket(f"?ticket={unused}")) == CLOSE_UNAUTHENTICATED
+    still_open = socket(f"?ticket={kept}")
+    assert await refused_with(still_open) is None, "the other session's ticket still works"
+    await still_open.disconnect()
 
 
 async def test_ticket_expires(settings) -> None:
@@ -72,7 +94,7 @@ async def test_blocked_user_ticket_does_not_open_a_socket() -> None:
     ana = await sync_to_async(User.objects.create_user)("ana@example.com", "x")
     ticket = (await sync_to_async(services.ws_ticket_issue)(user=ana))["ticket"]
     await sync_to_async(services.user_block)(user=ana)
-    assert await socket(f"?ticket={ticket}").connect() == (False, CLOSE_UNAUTHENTICATED)
+    assert await refused_with(socket(f"?ticket={ticket}")) == CLOSE_UNAUTHENTICATED
 
 
 async def test_foreign_origin_is_refused() -> None:

@@ -11,10 +11,13 @@ import httpx
 import pytest
 from django.contrib.auth.models import Group
 from django.test import override_settings
+from django.utils import translation
 from django_redis import get_redis_connection
 
 from accounts import blocklist, services
+from accounts.api import ERROR_SESSION_NOT_FOUND
 from accounts.models import User
+from accounts.tokens import ERROR_FAMILY_ENDED
 from devstack.processes import free_port
 
 PASSWORD = "correct horse battery"
@@ -40,6 +43,12 @@ def login(http: httpx.Client, email: str = "ana@example.com", password: str = PA
 def me(http: httpx.Client, access: str) -> httpx.Response:
     """An authenticated API call (the session list needs a valid token)."""
     return http.get("/api/auth/sessions/", headers={"Authorization": f"Bearer {access}"})
+
+
+def english(message: object) -> str:
+    """A message as the server sends it to a client that asks for no language."""
+    with translation.override("en"):
+        return str(message)
 
 
 def detail(response: httpx.Response) -> str:
@@ -91,6 +100,22 @@ def test_logout_everywhere_revokes_tokens_never_seen(http: httpx.Client, shopper
         assert "Log in again" in detail(response)
         assert http.post("/api/auth/token/refresh/", json={"refresh": pair["refresh"]}).status_code == 401
     assert me(http, login(http)["access"]).status_code == 200, "a new login works"
+
+
+def test_ending_a_session_by_id_refuses_its_tokens_only(http: httpx.Client, shopper: User) -> None:
+    phone, laptop = login(http), login(http)
+    sessions = me(http, laptop["access"]).json()
+    [phone_session] = [row["id"] for row in sessions if not row["current"]]
+    headers = {"Authorization": f"Bearer {laptop['access']}"}
+    assert http.delete(f"/api/auth/sessions/{phone_session}/", headers=headers).status_code == 204
+    response = me(http, phone["access"])
+    assert response.status_code == 401
+    assert response.json() == {"detail": english(ERROR_FAMILY_ENDED), "code": "token_not_valid"}
+    assert http.post("/api/auth/token/refresh/", json={"refresh": phone["refresh"]}).status_code == 401
+    assert me(http, laptop["access"]).status_code == 200, "the session that ended the other goes on"
+    unknown = http.delete(f"/api/auth/sessions/{phone_session}/", headers=headers)
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": english(ERROR_SESSION_NOT_FOUND), "code": "not_found"}
 
 
 def test_refresh_rotates_and_reuse_ends_the_family(http: httpx.Client, shopper: User) -> None:

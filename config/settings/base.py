@@ -248,7 +248,7 @@ REST_FRAMEWORK = {
         *(["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     ],
     "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],  # DRF's, plus a 400 for too-deep JSON
-    "EXCEPTION_HANDLER": "rest_framework.views.exception_handler",
+    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Only the token endpoint uses it: password guessing over the API, per client IP.
     "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_TOKEN_RATE", "20/minute")},

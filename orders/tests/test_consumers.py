@@ -95,7 +95,8 @@ async def test_sockets_are_for_owners_and_staff_only(people: SimpleNamespace, go
     assert (await resync(staff_view))["order"]["number"] == order.number
     await staff_view.disconnect()
     anonymous = WebsocketCommunicator(application, "/ws/orders/", headers=HEADERS)
-    assert await anonymous.connect() == (False, 4401)
+    assert (await anonymous.connect())[0], "accepted, then closed with the reason"
+    assert await anonymous.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
 
 
 async def test_bad_messages_get_an_error_not_a_crash(people: SimpleNamespace, goods) -> None:

@@ -177,7 +177,7 @@ def test_bad_query_parameters_answer_400_with_the_message(client: APIClient, sho
 
     unknown = client.get(PRODUCTS, {"category": "no-such-category"})
     assert unknown.status_code == 404
-    assert unknown.json() == {"detail": str(api.ERROR_CATEGORY_NOT_FOUND)}
+    assert unknown.json() == {"detail": str(api.ERROR_CATEGORY_NOT_FOUND), "code": "not_found"}
 
 
 def test_detail_by_id_and_slug(client: APIClient, shop_catalog: SimpleNamespace) -> None:
@@ -195,11 +195,11 @@ def test_detail_by_id_and_slug(client: APIClient, shop_catalog: SimpleNamespace)
     for product_id in not_found_by_id:
         response = client.get(f"{PRODUCTS}{product_id}/")
         assert response.status_code == 404, product_id
-        assert response.json() == {"detail": str(api.ERROR_PRODUCT_NOT_FOUND)}
+        assert response.json() == {"detail": str(api.ERROR_PRODUCT_NOT_FOUND), "code": "not_found"}
     for slug in ["no-such-product", "hidden-tee", "bad%20slug", "x" * 300]:
         response = client.get(f"{PRODUCTS}by-slug/{slug}/")
         assert response.status_code == 404, slug
-        assert response.json() == {"detail": str(api.ERROR_SLUG_NOT_FOUND)}
+        assert response.json() == {"detail": str(api.ERROR_SLUG_NOT_FOUND), "code": "not_found"}
 
 
 def test_category_tree(client: APIClient, shop_catalog: SimpleNamespace) -> None:
@@ -281,7 +281,8 @@ def test_delete_is_visible_at_once(client: APIClient, staff_client: APIClient, s
     assert client.get("/api/products/by-slug/blue-tee/").status_code == 404
     assert "Blue tee" not in names(client)
     assert staff_client.delete(url).status_code == 404
-    assert staff_client.delete(f"{PRODUCTS}abc/").json() == {"detail": str(api.ERROR_PRODUCT_NOT_FOUND)}
+    not_found = {"detail": str(api.ERROR_PRODUCT_NOT_FOUND), "code": "not_found"}
+    assert staff_client.delete(f"{PRODUCTS}abc/").json() == not_found
     # The hidden product is not public, but staff can still change or remove it.
     assert staff_client.delete(f"{PRODUCTS}{shop_catalog.hidden.pk}/").status_code == 204
 

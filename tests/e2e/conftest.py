@@ -43,3 +43,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     env = stack_env(root / "var", DJANGO_DEBUG="0", DEMO_PASSWORD=DEMO_PASSWORD)
     with running_stack(env, root / "server.log") as stack:
         yield App(stack)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``e2e_last`` run after all others: they leave the shared server changed."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e_last") is not None)

@@ -64,7 +64,8 @@ def test_redis_outage_fails_closed_for_tokens_open_for_the_catalog_and_loses_no_
     refused = shopper.http.get("/api/orders/", headers=shopper.bearer)
     assert refused.status_code == 503
     assert refused.json() == {
-        "detail": "Sign-in checks are unavailable right now, so the request was refused. Try again shortly."
+        "detail": "Sign-in checks are unavailable right now, so the request was refused. Try again shortly.",
+        "code": "auth_unavailable",
     }
     health = stack_health(stack)
     assert health["dependencies"]["redis"]["status"] == "down"

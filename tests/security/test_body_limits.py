@@ -122,7 +122,7 @@ def test_deeply_nested_json_is_a_400_not_a_500(server: Server, transactional_db)
         f"{server.base_url}/api/auth/token/", content=body, headers={"Content-Type": "application/json"}, timeout=30
     )
     assert response.status_code == 400
-    assert response.json() == {"detail": str(ERROR_JSON_TOO_DEEP)}
+    assert response.json() == {"detail": str(ERROR_JSON_TOO_DEEP), "code": "parse_error"}
 
 
 @pytest.mark.parametrize(
