@@ -16,6 +16,7 @@ from accounts.realtime import (
     CLOSE_TOO_MANY_MESSAGES,
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
+    credential_group,
     user_group,
 )
 
@@ -57,6 +58,7 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
     """
 
     user_group_name: str | None = None
+    credential_group_name: str | None = None
     accepted: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -91,6 +93,9 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
             return
         self.user_group_name = user_group(user.pk)
         await self.channel_layer.group_add(self.user_group_name, self.channel_name)
+        self.credential_group_name = self._credential_group()
+        if self.credential_group_name:
+            await self.channel_layer.group_add(self.credential_group_name, self.channel_name)
         await self.accept()
         self.accepted = True
         await self.user_connected(user)
@@ -109,10 +114,24 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
             return
         await super().websocket_receive(message)
 
+    def _credential_group(self) -> str | None:
+        """The group of the credential this socket was opened with, which logging it out closes."""
+        if self.scope.get("auth") == "ticket":
+            family = self.scope.get("api_family")
+            return credential_group(kind="api", key=family) if family else None
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None)
+        return credential_group(kind="site", key=session_key) if session_key else None
+
     async def disconnect(self, code: int) -> None:
-        """Leave the user's group."""
-        if self.user_group_name:
-            await self.channel_layer.group_discard(self.user_group_name, self.channel_name)
+        """Leave the user's and the credential's groups."""
+        for group in (self.user_group_name, self.credential_group_name):
+            if group:
+                await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def credential_ended(self, event: dict[str, Any]) -> None:
+        """``credential.ended``: the API session or site session behind this socket logged out."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def user_blocked(self, event: dict[str, Any]) -> None:
         """``user.blocked``: the account was blocked or signed out everywhere; close now."""

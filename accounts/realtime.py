@@ -7,6 +7,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 USER_BLOCKED_EVENT = "user.blocked"
+CREDENTIAL_ENDED_EVENT = "credential.ended"
 # Application close codes (4000-4999), documented in docs/api.md.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BLOCKED = 4403
@@ -18,6 +19,20 @@ CLOSE_TRY_AGAIN_LATER = 1013
 def user_group(user_id: object) -> str:
     """The channel-layer group holding every socket of one user."""
     return f"user.{user_id}"
+
+
+def credential_group(*, kind: str, key: str) -> str:
+    """The group of the sockets opened with one credential: an API session (``api``, its token
+    family) or a site session (``site``, its session key). Logging that credential out closes them."""
+    return f"auth.{kind}.{key}"
+
+
+def credential_sockets_close(*, kind: str, key: str) -> None:
+    """Close the sockets opened with one credential, after it was logged out (best effort, like bans)."""
+    layer = get_channel_layer()
+    if layer is None or not key:
+        return
+    async_to_sync(layer.group_send)(credential_group(kind=kind, key=key), {"type": CREDENTIAL_ENDED_EVENT})
 
 
 def user_sockets_close(*, user_id: object, reason: str = "blocked") -> None:

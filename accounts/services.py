@@ -87,7 +87,9 @@ def token_logout(*, access: TiendaAccessToken) -> None:
     """Log out this API session: the presented access token and its session's refresh tokens."""
     user_id = str(access.payload[api_settings.USER_ID_CLAIM])
     blocklist.revoke_token(jti=str(access.payload[api_settings.JTI_CLAIM]), expires_at=int(access.payload["exp"]))
-    blocklist.end_family(family=str(access.payload[FAMILY_CLAIM]), user_id=user_id, ttl_seconds=_refresh_ttl_seconds())
+    family = str(access.payload[FAMILY_CLAIM])
+    blocklist.end_family(family=family, user_id=user_id, ttl_seconds=_refresh_ttl_seconds())
+    realtime.credential_sockets_close(kind="api", key=family)
 
 
 def api_session_end(*, user: User, family: str) -> bool:
@@ -95,6 +97,7 @@ def api_session_end(*, user: User, family: str) -> bool:
     if not any(row["family"] == family for row in blocklist.families(str(user.pk))):
         return False
     blocklist.end_family(family=family, user_id=str(user.pk), ttl_seconds=_refresh_ttl_seconds())
+    realtime.credential_sockets_close(kind="api", key=family)
     return True
 
 
@@ -161,8 +164,9 @@ def ws_ticket_issue(*, user: User, access: TiendaAccessToken | None = None) -> d
     return {"ticket": ticket, "expires_in": tickets.TICKET_TTL_SECONDS}
 
 
-def ws_ticket_user(*, ticket: str) -> User | None:
-    """Redeem a ticket: its active user, or None if it is unknown, used, expired, or its API session is over."""
+def ws_ticket_redeem(*, ticket: str) -> tuple[User, str] | None:
+    """Redeem a ticket: its active user and API session (token family, "" when none), or None if
+    the ticket is unknown, used, expired, or its API session is over."""
     redeemed = tickets.ticket_redeem(ticket)
     if redeemed is None:
         return None
@@ -176,4 +180,4 @@ def ws_ticket_user(*, ticket: str) -> User | None:
         if refusal is not None:
             return None
     user = User.objects.filter(pk=redeemed.user_id).first()
-    return user if user is not None and user.is_active else None
+    return (user, redeemed.family) if user is not None and user.is_active else None

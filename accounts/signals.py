@@ -14,7 +14,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import m2m_changed, pre_save
 from django.dispatch import receiver
 
-from accounts import services
+from accounts import realtime, services
 from accounts import sessions as site_sessions
 from accounts.models import User
 
@@ -58,6 +58,7 @@ def index_session(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
 
 @receiver(user_logged_out, dispatch_uid="accounts.unindex_session")
 def unindex_session(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
-    """Drop the session from the index at logout."""
+    """Drop the session from the index at logout, and close the sockets it opened."""
     if user is not None and request is not None and hasattr(request, "session"):
         site_sessions.session_index_remove(user_id=user.pk, session_key=request.session.session_key)
+        realtime.credential_sockets_close(kind="site", key=request.session.session_key or "")

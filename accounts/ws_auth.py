@@ -14,8 +14,8 @@ from accounts import services
 
 
 @database_sync_to_async
-def _user_for_ticket(ticket: str) -> Any:
-    return services.ws_ticket_user(ticket=ticket)
+def _redeem_ticket(ticket: str) -> tuple[Any, str] | None:
+    return services.ws_ticket_redeem(ticket=ticket)
 
 
 class TicketAuthMiddleware(BaseMiddleware):
@@ -26,8 +26,9 @@ class TicketAuthMiddleware(BaseMiddleware):
         tickets = params.get("ticket")
         if tickets:
             # A ticket that does not redeem means anonymous, even if a session cookie came too.
-            user = await _user_for_ticket(tickets[0])
-            scope = {**scope, "user": user or AnonymousUser(), "auth": "ticket"}
+            redeemed = await _redeem_ticket(tickets[0])
+            user, family = redeemed or (AnonymousUser(), "")
+            scope = {**scope, "user": user, "auth": "ticket", "api_family": family}
         return await super().__call__(scope, receive, send)
 
 

@@ -8,6 +8,8 @@ from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
 from django.urls import path
 
 from accounts import services, tickets
@@ -65,6 +67,41 @@ async def test_a_ticket_dies_with_the_api_session_it_was_traded_for() -> None:
     still_open = socket(f"?ticket={kept}")
     assert await refused_with(still_open) is None, "the other session's ticket still works"
     await still_open.disconnect()
+
+
+async def test_logging_out_an_api_session_closes_its_open_sockets_only() -> None:
+    user = await sync_to_async(User.objects.create_user)("ana@example.com", "x")
+    leaving = TiendaAccessToken((await sync_to_async(services.token_pair_issue)(user=user))["access"])
+    staying = TiendaAccessToken((await sync_to_async(services.token_pair_issue)(user=user))["access"])
+    issue = sync_to_async(services.ws_ticket_issue)
+    leaving_socket = socket(f"?ticket={(await issue(user=user, access=leaving))['ticket']}")
+    staying_socket = socket(f"?ticket={(await issue(user=user, access=staying))['ticket']}")
+    assert (await leaving_socket.connect())[0]
+    assert (await staying_socket.connect())[0]
+    await sync_to_async(services.token_logout)(access=leaving)
+    assert await leaving_socket.receive_output(timeout=3) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+    assert await staying_socket.receive_nothing(timeout=0.3), "another API session of the same user stays live"
+    await staying_socket.disconnect()
+
+
+async def test_logging_out_of_the_site_closes_that_sessions_sockets_only() -> None:
+    user = await sync_to_async(User.objects.create_user)("ana@example.com", "x")
+    leaving, staying = Client(), Client()
+    await sync_to_async(leaving.force_login)(user)
+    await sync_to_async(staying.force_login)(user)
+
+    def browser_socket(client: Client) -> WebsocketCommunicator:
+        cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+        return WebsocketCommunicator(application, "/ws/test/", headers=[*HEADERS, (b"cookie", cookie.encode())])
+
+    leaving_socket, staying_socket = browser_socket(leaving), browser_socket(staying)
+    assert (await leaving_socket.connect())[0]
+    assert (await staying_socket.connect())[0]
+    assert await leaving_socket.receive_nothing(timeout=0.2), "a logged-in browser's socket stays open"
+    await sync_to_async(leaving.post)("/account/logout/")
+    assert await leaving_socket.receive_output(timeout=3) == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+    assert await staying_socket.receive_nothing(timeout=0.3), "the same user's other browser stays live"
+    await staying_socket.disconnect()
 
 
 async def test_ticket_expires(settings) -> None:

@@ -149,8 +149,14 @@ async def test_api_client_journey(journey: Journey) -> None:
         assert (event["seq"], event["from"], event["to"], event["actor"]) == (3, "paid", "shipped", app.admin_email)
         journey.step(f"staff ship it over the API -> push on the socket ({push_ms:.0f} ms)")
 
-    logout = await http.post("/api/auth/logout/", headers=auth(shopper))
-    assert logout.status_code == 204, logout.text
+        logout = await http.post("/api/auth/logout/", headers=auth(shopper))
+        assert logout.status_code == 204, logout.text
+        with pytest.raises(ConnectionClosed) as closed:
+            await next_message(ws)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == CLOSE_UNAUTHENTICATED, "the socket open when its API session logged out"
+        journey.step("log out -> the socket opened with that session's ticket closes with 4401")
+
     refused = await http.get(f"/api/orders/{order['id']}/", headers=auth(shopper))
     assert refused.status_code == 401
     assert refused.json() == {"detail": english(ERROR_REVOKED), "code": "token_not_valid"}
