@@ -2,7 +2,7 @@
 
 Each client opens ``/ws/staff/orders/`` with its own single-use ticket, resyncs, then records
 the arrival time (``time.perf_counter()``, taken before parsing) of every ``order.changed``
-push by ``(order_id, seq)``.
+push by ``(order_id, seq)``, and, once per push, the stored event's timestamp it carries.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ class Tally:
     expected: int = 0
     count: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    # (order_id, seq) -> the pushed event's "at": when the server stored the change (its clock).
+    stored_at: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def reset(self, *, tracked: Iterable[str], expected: int) -> None:
         self.tracked = set(tracked)
@@ -73,6 +75,8 @@ class PushClient:
                 if key in self.received:
                     continue
                 self.received[key] = arrived
+                if key not in tally.stored_at and isinstance(order.get("event"), dict):
+                    tally.stored_at[key] = order["event"].get("at", "")
                 if key[0] in tally.tracked:
                     tally.add()
         except ConnectionClosed:

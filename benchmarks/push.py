@@ -50,6 +50,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -113,6 +114,9 @@ class Session:
     access: str = ""
     refresh: str = ""
     issued: float = 0.0
+    # Tickets are fetched 50 at a time: one refresh for all of them, or the server sees the
+    # old refresh token reused and ends the whole session (refresh-token reuse detection).
+    _refreshing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def login(self, password: str) -> None:
         response = await self.http.post("/api/auth/token/", json={"email": self.email, "password": password})
@@ -124,11 +128,13 @@ class Session:
         self.access, self.refresh, self.issued = pair["access"], pair["refresh"], time.monotonic()
 
     async def headers(self) -> dict[str, str]:
-        if time.monotonic() - self.issued > TOKEN_MAX_AGE_S:
-            response = await self.http.post("/api/auth/token/refresh/", json={"refresh": self.refresh})
-            if response.status_code != 200:
-                raise BenchmarkError(f"token refresh for {self.email}: {response.status_code} {response.text[:200]}")
-            self._keep(response.json())
+        async with self._refreshing:
+            if time.monotonic() - self.issued > TOKEN_MAX_AGE_S:
+                response = await self.http.post("/api/auth/token/refresh/", json={"refresh": self.refresh})
+                if response.status_code != 200:
+                    raise BenchmarkError(f"token refresh for {self.email}: {response.status_code} "
+                                         f"{response.text[:200]}")  # fmt: skip
+                self._keep(response.json())
         return {"Authorization": f"Bearer {self.access}"}
 
     async def ws_ticket(self, attempts: int = 3) -> str:
@@ -341,6 +347,7 @@ class RunResult:
     connect_ms: list[float]
     connect_failures: int
     changes: list[Change]
+    from_stored_ms: list[float]
     from_post_ms: list[float]
     from_commit_ms: list[float]
     expected: int
@@ -407,6 +414,7 @@ async def measure(
     orders = [await driver.place() for _ in range(math.ceil(args.changes / len(FLOW)))]
     group_before = await probe.size()
     tally = Tally()
+    wall_minus_perf = time.time() - time.perf_counter()  # to put receipts on the server's clock
     tally.reset(tracked=(order.order_id for order in orders), expected=count * args.changes)
     clients: list[PushClient] = []
     try:
@@ -450,16 +458,19 @@ async def measure(
         await close_clients(clients)
     stale = await probe.settle(group_before)
 
-    from_post, from_commit, spread, arrivals = [], [], [], []
+    from_stored, from_post, from_commit, spread, arrivals = [], [], [], [], []
     lost = 0
     for change in changes:
         times = []
+        stored = stored_timestamp(tally.stored_at.get((change.order_id, change.seq)))
         for client in clients:
             arrived = client.received.get((change.order_id, change.seq))
             if arrived is None or arrived > waited_until:  # not there within --timeout s of the last change
                 lost += 1
                 continue
             times.append(arrived)
+            if stored is not None:
+                from_stored.append((arrived + wall_minus_perf - stored) * 1000)
             from_post.append((arrived - change.t0) * 1000)
             from_commit.append((arrived - change.t_commit) * 1000)
         if times:
@@ -469,12 +480,21 @@ async def measure(
     expected = len(clients) * len(changes)
     return RunResult(
         clients=count, connect_s=connect_s, connect_ms=[client.connect_ms for client in clients],
-        connect_failures=failures, changes=changes, from_post_ms=from_post, from_commit_ms=from_commit,
+        connect_failures=failures, changes=changes, from_stored_ms=from_stored, from_post_ms=from_post,
+        from_commit_ms=from_commit,
         expected=expected, lost=lost, msgs_per_s=(expected - lost) / wall if wall else 0.0, spread_ms=spread,
         loop_lag_max_ms=lag_ms, client_cpu=client_cpu, seq_mismatches=mismatches,
         other_messages=sum(c.other_messages for c in clients),
         server_closed=server_closed, group_before=group_before, group_stale_after=stale,
     )  # fmt: skip
+
+
+def stored_timestamp(iso: str | None) -> float | None:
+    """The pushed event's ``at`` (ISO 8601 with offset, as MongoDB kept it: ms) as a Unix time."""
+    try:
+        return datetime.fromisoformat(iso).timestamp() if iso else None
+    except ValueError:
+        return None
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -486,14 +506,15 @@ def fmt(value: float, digits: int = 1) -> str:
 
 def main_table(results: list[RunResult]) -> str:
     lines = [
-        "| N | connect s | changes | deliveries | lost | p50 ms from POST | p99 ms from POST | max ms from POST "
-        "| p50 ms from commit | p99 ms from commit | msgs/s |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| N | connect s | changes | deliveries | lost | p50 ms from stored | p99 ms from stored | max ms from stored "
+        "| p50 ms from POST | p99 ms from POST | max ms from POST | p50 ms from commit | p99 ms from commit | msgs/s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        post, commit = r.from_post_ms, r.from_commit_ms
+        stored, post, commit = r.from_stored_ms, r.from_post_ms, r.from_commit_ms
         lines.append(
             f"| {r.clients:,} | {r.connect_s:.2f} | {len(r.changes)} | {r.delivered:,} | {r.lost:,} "
+            f"| {fmt(percentile(stored, 50))} | {fmt(percentile(stored, 99))} | {fmt(max(stored, default=math.nan))} "
             f"| {fmt(percentile(post, 50))} | {fmt(percentile(post, 99))} | {fmt(max(post, default=math.nan))} "
             f"| {fmt(percentile(commit, 50))} | {fmt(percentile(commit, 99))} | {fmt(r.msgs_per_s, 0)} |"
         )
@@ -571,17 +592,21 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
     print()
     print(detail_table(results))
     biggest = max(results, key=lambda r: r.clients)
-    p99 = percentile(biggest.from_post_ms, 99)
+    p99 = percentile(biggest.from_stored_ms, 99)
     if biggest.clients < 1000:
         verdict = "not judged (the target is for N = 1,000)"
     else:
         verdict = "met" if p99 < args.target_ms and not biggest.lost else "NOT met"
-    print(f"\ntarget p99 < {args.target_ms:g} ms from POST start at N = {biggest.clients:,}: {fmt(p99)} ms, "
-          f"{biggest.lost} lost -> {verdict}")  # fmt: skip
+    post_p99 = percentile(biggest.from_post_ms, 99)
+    print(f"\ntarget p99 < {args.target_ms:g} ms from the stored change at N = {biggest.clients:,}: {fmt(p99)} ms, "
+          f"{biggest.lost} lost -> {verdict} (from POST start: p99 {fmt(post_p99)} ms)")  # fmt: skip
     if args.json:
         payload = [
             {"clients": r.clients, "connect_s": r.connect_s, "changes": len(r.changes), "deliveries": r.delivered,
-             "lost": r.lost, "from_post_ms": {"p50": percentile(r.from_post_ms, 50),
+             "lost": r.lost, "from_stored_ms": {"p50": percentile(r.from_stored_ms, 50),
+                                                "p99": percentile(r.from_stored_ms, 99),
+                                                "max": max(r.from_stored_ms, default=None)},
+             "from_post_ms": {"p50": percentile(r.from_post_ms, 50),
                                               "p99": percentile(r.from_post_ms, 99),
                                               "max": max(r.from_post_ms, default=None)},
              "from_commit_ms": {"p50": percentile(r.from_commit_ms, 50), "p99": percentile(r.from_commit_ms, 99)},
