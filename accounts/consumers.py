@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.realtime import CLOSE_BLOCKED, CLOSE_UNAUTHENTICATED, user_group
+from accounts.realtime import CLOSE_BLOCKED, CLOSE_UNAUTHENTICATED, USER_BLOCKED_EVENT, user_group
 
 
 class UserSocketConsumer(AsyncJsonWebsocketConsumer):
     """Refuses anonymous users and joins the user's group, so a ban closes the socket."""
 
     user_group_name: str | None = None
+    # Channel-layer events whose handlers never touch the database. Channels hops to a worker
+    # thread (close_old_connections) before every handler; a push relayed to 1,000 sockets
+    # queued 1,000 hops through one thread (docs/benchmarks/push.md), so these go straight in.
+    database_free_events: frozenset[str] = frozenset({USER_BLOCKED_EVENT})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Run a database-free event's handler directly; anything else the way Channels does."""
+        if message.get("type") in self.database_free_events:
+            await getattr(self, get_handler_name(message))(message)
+        else:
+            await super().dispatch(message)
 
     async def connect(self) -> None:
         """Accept authenticated users only, then join ``user.<id>``."""

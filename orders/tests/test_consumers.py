@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels import consumer as channels_consumer
 from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
@@ -127,3 +128,26 @@ async def test_status_labels_follow_the_page_language(people: SimpleNamespace, g
     await change(order, OrderStatus.PAID, people.staff)  # the change is made in English
     assert (await spanish.receive_json_from(timeout=5))["order"]["status_label"] == "Pagado"
     await spanish.disconnect()
+
+
+async def test_pushes_and_bans_skip_the_database_thread_hop(people: SimpleNamespace, goods, monkeypatch) -> None:
+    # Channels runs close_old_connections in a worker thread before every handler; relaying a
+    # push (or a ban) touches no database, and 1,000 sockets made that 1,000 hops per push.
+    hops = []
+    real = channels_consumer.aclose_old_connections
+
+    async def counted() -> None:
+        hops.append(1)
+        await real()
+
+    monkeypatch.setattr(channels_consumer, "aclose_old_connections", counted)
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    page = await connect(people.ana, f"/ws/orders/{order.pk}/")
+    await resync(page)
+    assert hops, "the counter sees Channels' hops (connect, resync)"
+    before = len(hops)
+    await change(order, OrderStatus.PAID, people.staff)
+    assert (await page.receive_json_from(timeout=5))["order"]["status"] == "paid"
+    await sync_to_async(account_services.user_block)(user=people.ana)
+    assert await page.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert len(hops) == before
