@@ -57,6 +57,7 @@ class PushClient:
     connect_ms: float
     received: dict[tuple[str, int], float] = field(default_factory=dict)
     other_messages: int = 0
+    duplicates: int = 0  # the same (order_id, seq) pushed again: a push must arrive once
     reader: asyncio.Task[None] | None = None
     closing: bool = False  # set when we close; a close before that came from the server
     server_close_code: int | None = None
@@ -73,6 +74,7 @@ class PushClient:
                 order = message["order"]
                 key = (str(order["order_id"]), int(order["seq"]))
                 if key in self.received:
+                    self.duplicates += 1
                     continue
                 self.received[key] = arrived
                 if key not in tally.stored_at and isinstance(order.get("event"), dict):
