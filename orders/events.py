@@ -11,6 +11,7 @@ sockets that relay it: the message carries the finished texts (docs/benchmarks/p
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -92,8 +93,13 @@ def publish_order_changed(order: Order, event: OrderEvent) -> None:
     if layer is None:
         return
     message = {"type": ORDER_CHANGED, "texts": order_changed_texts(order_payload(order, event))}
-    for group in (order_group(order.pk), owner_group(order.user_id), STAFF_GROUP):
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception as error:  # noqa: BLE001 - the write is done; pages will resync
-            logger.warning("could not push %s #%s to %s: %s", order.number, event.seq, group, error)
+    groups = (STAFF_GROUP, order_group(order.pk), owner_group(order.user_id))
+    async_to_sync(_group_send_all)(layer, groups, message, what=f"{order.number} #{event.seq}")
+
+
+async def _group_send_all(layer: Any, groups: tuple[str, ...], message: dict[str, Any], *, what: str) -> None:
+    # One trip from the request's thread to the event loop for every group, sent concurrently.
+    results = await asyncio.gather(*(layer.group_send(group, message) for group in groups), return_exceptions=True)
+    for group, result in zip(groups, results, strict=True):
+        if isinstance(result, Exception):  # the write is done; pages will resync
+            logger.warning("could not push %s to %s: %s", what, group, result)
