@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import translation
 
 from accounts.consumers import UserSocketConsumer
+from config.fanout import group_fanout
 from orders import events, selectors
 
 CLOSE_NOT_FOUND = 4404
@@ -136,7 +137,8 @@ class StaffOrdersConsumer(_OrderSocket):
         if not user.is_staff:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self.channel_layer.group_add(events.STAFF_GROUP, self.channel_name)
+        # Every staff page shares one membership per server process (config/fanout.py).
+        await group_fanout(events.STAFF_GROUP).subscribe(self)
 
     async def resync(self, since: int) -> None:
         orders = await database_sync_to_async(self._orders)()
@@ -146,5 +148,5 @@ class StaffOrdersConsumer(_OrderSocket):
         return [events.order_payload(order) for order in selectors.orders_recent()]
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(events.STAFF_GROUP, self.channel_name)
+        group_fanout(events.STAFF_GROUP).unsubscribe(self)
         await super().disconnect(code)

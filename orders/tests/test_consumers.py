@@ -7,12 +7,14 @@ from types import SimpleNamespace
 import pytest
 from asgiref.sync import sync_to_async
 from channels import consumer as channels_consumer
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
 from accounts.models import User
 from config.asgi import application
 from orders import services
+from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
 from orders.tests.conftest import place
 
@@ -151,3 +153,16 @@ async def test_pushes_and_bans_skip_the_database_thread_hop(people: SimpleNamesp
     await sync_to_async(account_services.user_block)(user=people.ana)
     assert await page.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
     assert len(hops) == before
+
+
+async def test_staff_pages_share_one_membership_and_each_gets_a_push_once(people: SimpleNamespace, goods) -> None:
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    pages = [await connect(people.staff, "/ws/staff/orders/") for _ in range(3)]
+    layer = get_channel_layer()
+    members = await layer.connection(layer.consistent_hash(STAFF_GROUP)).zcard(layer._group_key(STAFF_GROUP))
+    assert members == 1, "one member per server process (config/fanout.py), not one per page"
+    await change(order, OrderStatus.PAID, people.staff)
+    for page in pages:
+        assert (await page.receive_json_from(timeout=5))["order"]["seq"] == 2
+        assert await page.receive_nothing(timeout=0.2), "exactly once"
+        await page.disconnect()
