@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from importlib import import_module
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -22,3 +25,10 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(TiendaAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# What is loaded by now lives as long as the process: keep it out of the cyclic collector's full
+# collections. They re-scanned ~110,000 such objects each time (~60 ms), on top of the sockets'
+# own, and a push that met one waited for it (docs/benchmarks/push.md). The URLconf is loaded
+# here rather than by the first request, so that it is frozen too.
+import_module(settings.ROOT_URLCONF)
+gc.freeze()
