@@ -17,12 +17,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from accounts.ws_auth import TiendaAuthMiddlewareStack  # noqa: E402
+from config import fanout  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOriginValidator(TiendaAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "lifespan": fanout.lifespan,  # a stopping server process leaves its broadcast groups
     }
 )
 

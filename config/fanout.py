@@ -66,6 +66,14 @@ class GroupFanout:
         """Stop relaying to ``subscriber`` (the process stays a member of the group)."""
         self.subscribers.discard(subscriber)
 
+    async def leave(self) -> None:
+        """Leave the group and stop relaying (the server is shutting down)."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._joined is not None and self._joined.done() and not self._joined.exception():
+            await self.layer.group_discard(self.group, self.channel)
+        self._joined = None
+
     async def _join(self) -> None:
         await self.layer.group_add(self.group, self.channel)
         self._spawn(self._read())
@@ -117,6 +125,22 @@ class GroupFanout:
 
 
 _fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, GroupFanout]] = weakref.WeakKeyDictionary()
+
+
+async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """ASGI lifespan: at shutdown, leave the groups, or pushes keep coming here for a day."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            for fanout in list(_fanouts.get(asyncio.get_running_loop(), {}).values()):
+                try:
+                    await fanout.leave()
+                except Exception:
+                    logger.exception("fan-out of %s: could not leave the group", fanout.group)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def group_fanout(group: str) -> GroupFanout:

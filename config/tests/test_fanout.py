@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from channels.layers import get_channel_layer
 
+from config.asgi import application
 from config.fanout import GroupFanout, group_fanout
 
 pytestmark = pytest.mark.asyncio
@@ -110,3 +111,19 @@ async def test_concurrent_first_subscribers_share_one_join() -> None:
     assert len(await members()) == 1
     await send("hello")
     await settle(*pages, count=1)
+
+
+async def test_a_stopping_server_process_leaves_the_group() -> None:
+    await group_fanout(GROUP).subscribe(Page())
+    assert len(await members()) == 1
+    inbox = asyncio.Queue()
+    for message in ({"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}):
+        inbox.put_nowait(message)
+    sent = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+
+    await asyncio.wait_for(application({"type": "lifespan"}, inbox.get, send), 5)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert await members() == []
