@@ -1,8 +1,9 @@
 """Many WebSocket clients in one asyncio process, for benchmarks against a loopback server.
 
 Each client opens ``/ws/staff/orders/`` with its own single-use ticket, resyncs, then records
-the arrival time (``time.perf_counter()``, taken before parsing) of every ``order.changed``
-push by ``(order_id, seq)``.
+the arrival time of every ``order.changed`` push by ``(order_id, seq)`` (``time.perf_counter()``
+when its bytes reached this process, see ``StampedConnection``), how long this process took to
+get to it, and, once per push, the stored event's timestamp it carries.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.typing import Origin
 
 MAX_MESSAGES_BEFORE_RESYNC = 100
@@ -36,6 +40,8 @@ class Tally:
     expected: int = 0
     count: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    # (order_id, seq) -> the pushed event's "at": when the server stored the change (its clock).
+    stored_at: dict[tuple[str, int], str] = field(default_factory=dict)
 
     def reset(self, *, tracked: Iterable[str], expected: int) -> None:
         self.tracked = set(tracked)
@@ -49,12 +55,42 @@ class Tally:
             self.done.set()
 
 
+class StampedConnection(ClientConnection):
+    """Stamps each text message with the time its bytes reached this process, before parsing.
+
+    One process plays up to 1,000 browsers: when a push reaches all of them at once, it is still
+    parsing and handling the first sockets' copies while the last ones' wait (tens of ms at
+    N = 1,000, on the one core it is pinned to). A browser has no such queue, so receipt is when
+    the bytes arrive; ``PushClient.queued_ms`` keeps how long this process then took to read each.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.text_arrivals: deque[float] = deque()
+        self._chunk_at = 0.0
+
+    def data_received(self, data: bytes) -> None:
+        self._chunk_at = time.perf_counter()
+        super().data_received(data)
+
+    def process_event(self, event: Any) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+            self.text_arrivals.append(self._chunk_at)
+        super().process_event(event)
+
+    def arrival(self) -> float:
+        """When the oldest text message not yet read arrived (call once per message read)."""
+        return self.text_arrivals.popleft() if self.text_arrivals else time.perf_counter()
+
+
 @dataclass
 class PushClient:
-    ws: ClientConnection
+    ws: StampedConnection
     connect_ms: float
     received: dict[tuple[str, int], float] = field(default_factory=dict)
+    queued_ms: list[float] = field(default_factory=list)  # bytes arrived -> read by this process
     other_messages: int = 0
+    duplicates: int = 0  # the same (order_id, seq) pushed again: a push must arrive once
     reader: asyncio.Task[None] | None = None
     closing: bool = False  # set when we close; a close before that came from the server
     server_close_code: int | None = None
@@ -63,7 +99,8 @@ class PushClient:
         """Record every push until the socket closes (bounded by the socket's life)."""
         try:
             async for raw in self.ws:
-                arrived = time.perf_counter()
+                read_at = time.perf_counter()
+                arrived = self.ws.arrival()
                 message = json.loads(raw)
                 if message.get("type") != "order.changed":
                     self.other_messages += 1
@@ -71,8 +108,12 @@ class PushClient:
                 order = message["order"]
                 key = (str(order["order_id"]), int(order["seq"]))
                 if key in self.received:
+                    self.duplicates += 1
                     continue
                 self.received[key] = arrived
+                self.queued_ms.append((read_at - arrived) * 1000)
+                if key not in tally.stored_at and isinstance(order.get("event"), dict):
+                    tally.stored_at[key] = order["event"].get("at", "")
                 if key[0] in tally.tracked:
                     tally.add()
         except ConnectionClosed:
@@ -87,11 +128,13 @@ async def open_client(url: str, *, origin: str, compression: bool, timeout: floa
     ws = await connect(
         url, origin=Origin(origin), proxy=None, compression="deflate" if compression else None,
         ping_interval=None, open_timeout=timeout, close_timeout=timeout, max_queue=None,
+        create_connection=StampedConnection,
     )  # fmt: skip
     try:
         await ws.send(json.dumps({"type": "resync", "since": 0}))
         for _ in range(MAX_MESSAGES_BEFORE_RESYNC):
             message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            ws.arrival()
             if message.get("type") == "orders.resync":
                 break
         else:

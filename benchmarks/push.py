@@ -16,7 +16,13 @@ ticket each from `POST /api/auth/ws-ticket/`, fetched right before its batch con
 `{"type": "resync", "since": 0}` and wait for `orders.resync`. Then `--changes` status
 changes are made one after another, `--pause-ms` apart. t0 is taken just before each POST and
 t_commit when it returned; each client stamps the arrival of the matching `order.changed`
-(by order_id + seq). Latency "from POST" is end-to-end (includes the HTTP request); "from
+(by order_id + seq): when its bytes reached this process, before parsing (one process plays
+every browser, and its own parsing queue is not the server's latency; the second table shows
+how long it took to read each push after that). Latency "from stored" (the headline, and what
+the target is judged on)
+runs from the change's timestamp as the server stored it (the pushed timeline entry's `at`,
+taken just before the MongoDB update, server clock = this machine's clock) to the receipt.
+"From POST" is end-to-end (includes the HTTP request's own work before the write); "from
 commit" can be negative, since the server publishes before it answers. Pushes not received
 within `--timeout` s of the last change count as lost. msgs/s = deliveries / (last receipt
 - first t0).
@@ -26,10 +32,12 @@ when there are several; the server is not pinned. A second table helps explain t
 time per client to connect and resync, how long the POSTs took, the fan-out spread (first to
 last client receiving the same push), how busy this process was (loop lag, CPU), sockets the
 server closed, and, when `--redis-url` reaches the server's Redis, members of the staff group
-left behind after every client closed (a disconnect that failed on the server).
+left behind after every client closed (a server process joining it for the first time, or a
+disconnect that failed on the server), and with
+`--server-pid` the server's CPU time (its worker processes included) per status change.
 
-Exits 1 when a push was lost at N <= 100, a client could not connect or a status change came
-back with an unexpected seq; 2 when the setup or a request failed.
+Exits 1 when a push was lost at N <= 100, arrived twice at a client, a client could not connect
+or a status change came back with an unexpected seq; 2 when the setup or a request failed.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -96,6 +105,25 @@ def raise_open_files(needed: int) -> str:
     return f"open files limit {soft}"
 
 
+def process_tree_cpu_s(pid: int | None) -> float | None:
+    """CPU seconds (user + system) used so far by ``pid`` and its live descendants (Linux /proc)."""
+    if pid is None:
+        return None
+    total, pending, seen = 0.0, [pid], set()
+    try:
+        while pending:
+            current = pending.pop()
+            seen.add(current)
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split() if (task / "children").exists() else []
+                pending.extend(child for child in map(int, children) if child not in seen)
+    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+        return None if current == pid else total
+    return total
+
+
 def check_loopback(url: str, what: str) -> None:
     if urlsplit(url).hostname not in LOOPBACK:
         raise SystemExit(f"benchmarks only target loopback addresses ({what}: {url})")
@@ -113,6 +141,9 @@ class Session:
     access: str = ""
     refresh: str = ""
     issued: float = 0.0
+    # Tickets are fetched 50 at a time: one refresh for all of them, or the server sees the
+    # old refresh token reused and ends the whole session (refresh-token reuse detection).
+    _refreshing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def login(self, password: str) -> None:
         response = await self.http.post("/api/auth/token/", json={"email": self.email, "password": password})
@@ -124,11 +155,13 @@ class Session:
         self.access, self.refresh, self.issued = pair["access"], pair["refresh"], time.monotonic()
 
     async def headers(self) -> dict[str, str]:
-        if time.monotonic() - self.issued > TOKEN_MAX_AGE_S:
-            response = await self.http.post("/api/auth/token/refresh/", json={"refresh": self.refresh})
-            if response.status_code != 200:
-                raise BenchmarkError(f"token refresh for {self.email}: {response.status_code} {response.text[:200]}")
-            self._keep(response.json())
+        async with self._refreshing:
+            if time.monotonic() - self.issued > TOKEN_MAX_AGE_S:
+                response = await self.http.post("/api/auth/token/refresh/", json={"refresh": self.refresh})
+                if response.status_code != 200:
+                    raise BenchmarkError(f"token refresh for {self.email}: {response.status_code} "
+                                         f"{response.text[:200]}")  # fmt: skip
+                self._keep(response.json())
         return {"Authorization": f"Bearer {self.access}"}
 
     async def ws_ticket(self, attempts: int = 3) -> str:
@@ -341,6 +374,7 @@ class RunResult:
     connect_ms: list[float]
     connect_failures: int
     changes: list[Change]
+    from_stored_ms: list[float]
     from_post_ms: list[float]
     from_commit_ms: list[float]
     expected: int
@@ -349,8 +383,11 @@ class RunResult:
     spread_ms: list[float]
     loop_lag_max_ms: float
     client_cpu: float
+    client_queued_ms: list[float]
+    server_cpu_s: float | None
     seq_mismatches: int
     other_messages: int
+    duplicates: int
     server_closed: dict[int, int]
     group_before: int | None
     group_stale_after: int | None
@@ -407,6 +444,7 @@ async def measure(
     orders = [await driver.place() for _ in range(math.ceil(args.changes / len(FLOW)))]
     group_before = await probe.size()
     tally = Tally()
+    wall_minus_perf = time.time() - time.perf_counter()  # to put receipts on the server's clock
     tally.reset(tracked=(order.order_id for order in orders), expected=count * args.changes)
     clients: list[PushClient] = []
     try:
@@ -422,6 +460,7 @@ async def measure(
         stop = asyncio.Event()
         lag_task = asyncio.create_task(loop_lag(stop))
         cpu_started, wall_started = time.process_time(), time.perf_counter()
+        server_cpu_started = process_tree_cpu_s(args.server_pid)
         changes: list[Change] = []
         mismatches = 0
         for index in range(args.changes):
@@ -442,6 +481,8 @@ async def measure(
         stop.set()
         lag_ms = await lag_task
         client_cpu = (time.process_time() - cpu_started) / max(1e-9, time.perf_counter() - wall_started)
+        server_cpu_ended = process_tree_cpu_s(args.server_pid)
+        server_cpu = None if None in (server_cpu_started, server_cpu_ended) else server_cpu_ended - server_cpu_started
     finally:
         server_closed: dict[int, int] = {}
         for client in clients:
@@ -450,16 +491,19 @@ async def measure(
         await close_clients(clients)
     stale = await probe.settle(group_before)
 
-    from_post, from_commit, spread, arrivals = [], [], [], []
+    from_stored, from_post, from_commit, spread, arrivals = [], [], [], [], []
     lost = 0
     for change in changes:
         times = []
+        stored = stored_timestamp(tally.stored_at.get((change.order_id, change.seq)))
         for client in clients:
             arrived = client.received.get((change.order_id, change.seq))
             if arrived is None or arrived > waited_until:  # not there within --timeout s of the last change
                 lost += 1
                 continue
             times.append(arrived)
+            if stored is not None:
+                from_stored.append((arrived + wall_minus_perf - stored) * 1000)
             from_post.append((arrived - change.t0) * 1000)
             from_commit.append((arrived - change.t_commit) * 1000)
         if times:
@@ -469,12 +513,23 @@ async def measure(
     expected = len(clients) * len(changes)
     return RunResult(
         clients=count, connect_s=connect_s, connect_ms=[client.connect_ms for client in clients],
-        connect_failures=failures, changes=changes, from_post_ms=from_post, from_commit_ms=from_commit,
+        connect_failures=failures, changes=changes, from_stored_ms=from_stored, from_post_ms=from_post,
+        from_commit_ms=from_commit,
         expected=expected, lost=lost, msgs_per_s=(expected - lost) / wall if wall else 0.0, spread_ms=spread,
-        loop_lag_max_ms=lag_ms, client_cpu=client_cpu, seq_mismatches=mismatches,
-        other_messages=sum(c.other_messages for c in clients),
+        loop_lag_max_ms=lag_ms, client_cpu=client_cpu,
+        client_queued_ms=[ms for client in clients for ms in client.queued_ms], server_cpu_s=server_cpu,
+        seq_mismatches=mismatches,
+        other_messages=sum(c.other_messages for c in clients), duplicates=sum(c.duplicates for c in clients),
         server_closed=server_closed, group_before=group_before, group_stale_after=stale,
     )  # fmt: skip
+
+
+def stored_timestamp(iso: str | None) -> float | None:
+    """The pushed event's ``at`` (ISO 8601 with offset, as MongoDB kept it: ms) as a Unix time."""
+    try:
+        return datetime.fromisoformat(iso).timestamp() if iso else None
+    except ValueError:
+        return None
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -486,26 +541,35 @@ def fmt(value: float, digits: int = 1) -> str:
 
 def main_table(results: list[RunResult]) -> str:
     lines = [
-        "| N | connect s | changes | deliveries | lost | p50 ms from POST | p99 ms from POST | max ms from POST "
-        "| p50 ms from commit | p99 ms from commit | msgs/s |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| N | connect s | changes | deliveries | lost | p50 ms from stored | p99 ms from stored | max ms from stored "
+        "| p50 ms from POST | p99 ms from POST | max ms from POST | p50 ms from commit | p99 ms from commit | msgs/s |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
-        post, commit = r.from_post_ms, r.from_commit_ms
+        stored, post, commit = r.from_stored_ms, r.from_post_ms, r.from_commit_ms
         lines.append(
             f"| {r.clients:,} | {r.connect_s:.2f} | {len(r.changes)} | {r.delivered:,} | {r.lost:,} "
+            f"| {fmt(percentile(stored, 50))} | {fmt(percentile(stored, 99))} | {fmt(max(stored, default=math.nan))} "
             f"| {fmt(percentile(post, 50))} | {fmt(percentile(post, 99))} | {fmt(max(post, default=math.nan))} "
             f"| {fmt(percentile(commit, 50))} | {fmt(percentile(commit, 99))} | {fmt(r.msgs_per_s, 0)} |"
         )
     return "\n".join(lines)
 
 
+def server_cpu_cell(r: RunResult) -> str:
+    if r.server_cpu_s is None or not r.changes:
+        return "n/a"
+    per_delivery = f"{r.server_cpu_s / r.delivered * 1e6:,.0f}" if r.delivered else "n/a"
+    return f"{r.server_cpu_s / len(r.changes) * 1000:,.1f} ({per_delivery})"
+
+
 def detail_table(results: list[RunResult]) -> str:
     lines = [
         "| N | connect+resync p50 / p99 ms per client | failed connects | POST p50 / p99 ms "
-        "| fan-out spread p50 / max ms | client loop lag max ms | client CPU | sockets closed by the server "
-        "| staff group before / left stale after |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| fan-out spread p50 / max ms | client loop lag max ms | client CPU | client read after arrival p50 / p99 ms "
+        "| sockets closed by the server "
+        "| staff group before / left stale after | server CPU ms per change (µs per delivery) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         closes = f" {dict(sorted(r.server_closed.items()))}" if r.server_closed else ""
@@ -514,9 +578,11 @@ def detail_table(results: list[RunResult]) -> str:
             f"| {r.connect_failures} | {fmt(percentile(r.post_ms, 50))} / {fmt(percentile(r.post_ms, 99))} "
             f"| {fmt(statistics.median(r.spread_ms) if r.spread_ms else math.nan)} / "
             f"{fmt(max(r.spread_ms, default=math.nan))} | {fmt(r.loop_lag_max_ms)} | {r.client_cpu:.0%} "
+            f"| {fmt(percentile(r.client_queued_ms, 50))} / {fmt(percentile(r.client_queued_ms, 99))} "
             f"| {sum(r.server_closed.values())}{closes} "
             f"| {'n/a' if r.group_before is None else r.group_before} / "
-            f"{'n/a' if r.group_stale_after is None else r.group_stale_after} |"
+            f"{'n/a' if r.group_stale_after is None else r.group_stale_after} "
+            f"| {server_cpu_cell(r)} |"
         )
     return "\n".join(lines)
 
@@ -571,17 +637,21 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
     print()
     print(detail_table(results))
     biggest = max(results, key=lambda r: r.clients)
-    p99 = percentile(biggest.from_post_ms, 99)
+    p99 = percentile(biggest.from_stored_ms, 99)
     if biggest.clients < 1000:
         verdict = "not judged (the target is for N = 1,000)"
     else:
         verdict = "met" if p99 < args.target_ms and not biggest.lost else "NOT met"
-    print(f"\ntarget p99 < {args.target_ms:g} ms from POST start at N = {biggest.clients:,}: {fmt(p99)} ms, "
-          f"{biggest.lost} lost -> {verdict}")  # fmt: skip
+    post_p99 = percentile(biggest.from_post_ms, 99)
+    print(f"\ntarget p99 < {args.target_ms:g} ms from the stored change at N = {biggest.clients:,}: {fmt(p99)} ms, "
+          f"{biggest.lost} lost -> {verdict} (from POST start: p99 {fmt(post_p99)} ms)")  # fmt: skip
     if args.json:
         payload = [
             {"clients": r.clients, "connect_s": r.connect_s, "changes": len(r.changes), "deliveries": r.delivered,
-             "lost": r.lost, "from_post_ms": {"p50": percentile(r.from_post_ms, 50),
+             "lost": r.lost, "from_stored_ms": {"p50": percentile(r.from_stored_ms, 50),
+                                                "p99": percentile(r.from_stored_ms, 99),
+                                                "max": max(r.from_stored_ms, default=None)},
+             "from_post_ms": {"p50": percentile(r.from_post_ms, 50),
                                               "p99": percentile(r.from_post_ms, 99),
                                               "max": max(r.from_post_ms, default=None)},
              "from_commit_ms": {"p50": percentile(r.from_commit_ms, 50), "p99": percentile(r.from_commit_ms, 99)},
@@ -589,15 +659,17 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
              r.connect_failures} for r in results
         ]  # fmt: skip
         args.json.write_text(json.dumps(payload, indent=2))
-    failed = [r for r in results if (r.clients <= 100 and r.lost) or r.connect_failures or r.seq_mismatches]
+    failed = [r for r in results
+              if (r.clients <= 100 and r.lost) or r.connect_failures or r.seq_mismatches or r.duplicates]  # fmt: skip
     for r in failed:
         print(f"error: N={r.clients}: {r.lost} lost, {r.connect_failures} failed connects, "
-              f"{r.seq_mismatches} unexpected seq numbers", file=sys.stderr)  # fmt: skip
+              f"{r.seq_mismatches} unexpected seq numbers, {r.duplicates} duplicate pushes",
+              file=sys.stderr)  # fmt: skip
     for r in results:
         if r.group_stale_after:
-            print(f"warning: N={r.clients}: {r.group_stale_after} closed sockets are still members of "
-                  f"{STAFF_GROUP_KEY} (their disconnect failed on the server; see its log)",
-                  file=sys.stderr)  # fmt: skip
+            print(f"warning: N={r.clients}: {STAFF_GROUP_KEY} has {r.group_stale_after} more members than before: "
+                  "server processes joining it for the first time (one each, config/fanout.py) or "
+                  "closed sockets whose disconnect failed on the server (see its log)", file=sys.stderr)  # fmt: skip
     return 1 if failed else 0
 
 
@@ -622,6 +694,8 @@ def main() -> int:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0"),
                         help="the server's Redis: staff group size (diagnostics), in-process fallback")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--server-pid", type=int, help="the ASGI server's pid: report its CPU time (and its "
+                        "workers') during the status changes")  # fmt: skip
     args = parser.parse_args()
     check_loopback(args.url, "--url")
     counts = [int(value) for value in args.clients.split(",") if value.strip()]

@@ -1,4 +1,5 @@
-"""The ASGI lifespan: periodic upkeep that runs inside each app process while it serves.
+"""The ASGI lifespan: periodic upkeep that runs inside each app process while it serves, and
+leaving the staff broadcast group when the process stops (config/fanout.py).
 
 Today one job: orders.stock.stock_settle, which puts back stock that a MongoDB failure left
 taken by an order that was never stored. Several processes may run it at once: every step is
@@ -15,6 +16,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from config.fanout import fanouts_leave
 from orders.stock import DATABASE_ERRORS, stock_settle
 
 logger = logging.getLogger(__name__)
@@ -45,5 +47,6 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await job
+            await fanouts_leave()  # else pushes keep coming to this process's queue for a day
             await send({"type": "lifespan.shutdown.complete"})
             return

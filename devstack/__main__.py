@@ -80,12 +80,17 @@ def start_dependencies(group: ProcessGroup, env: dict[str, str], *, var_dir: Pat
 
 
 def asgi_server_argv(*, port: int) -> list[str]:
-    """The ASGI server command (chosen in docs/decisions/0002-asgi-server.md)."""
+    """The ASGI server command (chosen in docs/decisions/0002-asgi-server.md).
+
+    No permessage-deflate: pushes are a few hundred bytes, and compressing each copy for each
+    socket cost more server time than it saved (docs/benchmarks/push.md).
+    """
     return [
         sys.executable, "-m", "uvicorn", "config.asgi:application",
         "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-        "--ws-max-size", str(WS_MAX_SIZE_BYTES), "--timeout-graceful-shutdown", "10", "--no-access-log",
+        "--ws-max-size", str(WS_MAX_SIZE_BYTES), "--ws-per-message-deflate", "false",
+        "--timeout-graceful-shutdown", "10", "--no-access-log",
     ]  # fmt: skip
 
 

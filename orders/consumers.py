@@ -15,8 +15,8 @@ from django.conf import settings
 from django.utils import translation
 
 from accounts.consumers import UserSocketConsumer
+from config.fanout import group_fanout
 from orders import events, selectors
-from orders.models import OrderStatus
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_FORBIDDEN = 4403
@@ -40,16 +40,14 @@ def _socket_language(scope: dict[str, Any]) -> str:
 
 class _OrderSocket(UserSocketConsumer):
     language: str = settings.LANGUAGE_CODE
+    database_free_events = UserSocketConsumer.database_free_events | {events.ORDER_CHANGED}
 
     async def user_connected(self, user: Any) -> None:
         self.language = _socket_language(self.scope)
 
     def localised(self, order: dict[str, Any]) -> dict[str, Any]:
-        """``order`` with its status label in this page's language (pushes carry the writer's)."""
-        if not order or order.get("status") not in OrderStatus.values:
-            return order
-        with translation.override(self.language):
-            return {**order, "status_label": str(OrderStatus(order["status"]).label)}
+        """``order`` with its status label in this page's language."""
+        return events.order_in_language(order, self.language)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Parse a small JSON message; anything else gets an error message, not a crash."""
@@ -71,8 +69,8 @@ class _OrderSocket(UserSocketConsumer):
         raise NotImplementedError
 
     async def order_changed(self, event: dict[str, Any]) -> None:
-        """``order.changed`` from orders/events.py: relay to the page."""
-        await self.send_json({"type": "order.changed", "order": self.localised(event["order"])})
+        """``order.changed`` from orders/events.py: relay the text already encoded for this language."""
+        await self.send(text_data=events.order_changed_text(event, self.language))
 
 
 class OrderConsumer(_OrderSocket):
@@ -139,7 +137,8 @@ class StaffOrdersConsumer(_OrderSocket):
         if not user.is_staff:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        await self.channel_layer.group_add(events.STAFF_GROUP, self.channel_name)
+        # Every staff page shares one membership per server process (config/fanout.py).
+        await group_fanout(events.STAFF_GROUP).subscribe(self)
 
     async def resync(self, since: int) -> None:
         orders = await database_sync_to_async(self._orders)()
@@ -149,5 +148,5 @@ class StaffOrdersConsumer(_OrderSocket):
         return [events.order_payload(order) for order in selectors.orders_recent()]
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(events.STAFF_GROUP, self.channel_name)
+        group_fanout(events.STAFF_GROUP).unsubscribe(self)
         await super().disconnect(code)

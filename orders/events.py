@@ -4,17 +4,24 @@ Groups: ``order.<id>`` (its detail page), ``orders.user.<id>`` (the owner's list
 ``orders.staff`` (the staff dashboard). Pushes are a courtesy: they are sent after the write
 and may be lost (channels-redis drops messages over capacity), so every page resyncs from
 the database on (re)connect and whenever it sees a gap in ``seq``.
+
+A push is encoded here, once per site language, not by each of the (maybe thousands of)
+sockets that relay it: the message carries the finished texts (docs/benchmarks/push.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import translation
 
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderStatus
 
 logger = logging.getLogger(__name__)
 
@@ -58,14 +65,41 @@ def order_payload(order: Order, event: OrderEvent | None = None) -> dict[str, An
     return payload
 
 
+def order_in_language(payload: dict[str, Any], language: str) -> dict[str, Any]:
+    """``payload`` with its status label in ``language`` (payloads carry the writer's)."""
+    if not payload or payload.get("status") not in OrderStatus.values:
+        return payload
+    with translation.override(language):
+        return {**payload, "status_label": str(OrderStatus(payload["status"]).label)}
+
+
+def order_changed_texts(payload: dict[str, Any]) -> dict[str, str]:
+    """The ``order.changed`` socket message for ``payload``, JSON-encoded once per site language."""
+    return {
+        code: json.dumps({"type": ORDER_CHANGED, "order": order_in_language(payload, code)})
+        for code, _name in settings.LANGUAGES
+    }
+
+
+def order_changed_text(message: dict[str, Any], language: str) -> str:
+    """The text a socket in ``language`` relays for a published ``order.changed`` message."""
+    texts = message["texts"]
+    return texts.get(language) or texts[settings.LANGUAGE_CODE]
+
+
 def publish_order_changed(order: Order, event: OrderEvent) -> None:
     """Push the change to the order's page, the owner's list and the staff dashboard."""
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": ORDER_CHANGED, "order": order_payload(order, event)}
-    for group in (order_group(order.pk), owner_group(order.user_id), STAFF_GROUP):
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception as error:  # noqa: BLE001 - the write is done; pages will resync
-            logger.warning("could not push %s #%s to %s: %s", order.number, event.seq, group, error)
+    message = {"type": ORDER_CHANGED, "texts": order_changed_texts(order_payload(order, event))}
+    groups = (STAFF_GROUP, order_group(order.pk), owner_group(order.user_id))
+    async_to_sync(_group_send_all)(layer, groups, message, what=f"{order.number} #{event.seq}")
+
+
+async def _group_send_all(layer: Any, groups: tuple[str, ...], message: dict[str, Any], *, what: str) -> None:
+    # One trip from the request's thread to the event loop for every group, sent concurrently.
+    results = await asyncio.gather(*(layer.group_send(group, message) for group in groups), return_exceptions=True)
+    for group, result in zip(groups, results, strict=True):
+        if isinstance(result, Exception):  # the write is done; pages will resync
+            logger.warning("could not push %s to %s: %s", what, group, result)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -143,7 +145,7 @@ def _insert_order(
     products: dict[ObjectId, Product],
     address: ShippingAddress,
 ) -> Order:
-    now = timezone.now()
+    now = _now_as_stored()
     order_lines = [
         OrderLine(
             product_id=product_id,
@@ -196,7 +198,7 @@ def order_status_change(*, order: Order, to: str, actor: User | None) -> Order:
             raise IllegalTransition(refusal)
         event = OrderEvent(
             seq=order.seq + 1, from_status=order.status, to_status=to,
-            actor_email=actor.email if actor else "system", at=timezone.now(),
+            actor_email=actor.email if actor else "system", at=_now_as_stored(),
         )  # fmt: skip
         result = connection.get_collection(Order._meta.db_table).update_one(
             {"_id": order.pk, "status": order.status, "seq": _db_value("seq", order.seq)},
@@ -212,16 +214,32 @@ def order_status_change(*, order: Order, to: str, actor: User | None) -> Order:
             },
         )
         if result.modified_count == 1:
-            order = Order.objects.get(pk=order.pk)
+            changed = _with_event(order, event)
             if to == OrderStatus.CANCELLED:
                 try:
-                    stock.restock(order=order)
+                    stock.restock(order=changed)
                 except stock.DATABASE_ERRORS as error:  # the cancellation stands; stock_settle finishes it
                     logger.warning("units of cancelled order %s left for settling: %r", order.number, error)
-            events.publish_order_changed(order, order.events[-1])
-            return order
+            # The conditional update matched this status and seq, so ``changed`` is what MongoDB
+            # now holds: push it first, then read the document back for the caller.
+            events.publish_order_changed(changed, event)
+            return Order.objects.get(pk=order.pk)
         order = Order.objects.get(pk=order.pk)  # someone changed it first: decide again on fresh state
     raise OrderError(_("Order %(number)s is changing right now. Try again.") % {"number": order.number})
+
+
+def _now_as_stored() -> datetime:
+    # MongoDB keeps milliseconds: a pushed timeline entry then equals the one a resync reads.
+    now = timezone.now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _with_event(order: Order, event: OrderEvent) -> Order:
+    """A copy of ``order`` as the status change left it (the caller's instance is not touched)."""
+    changed = copy.copy(order)
+    changed.status, changed.seq, changed.updated_at = event.to_status, event.seq, event.at
+    changed.events = [*order.events, event]
+    return changed
 
 
 def _db_value(field_name: str, value: object) -> object:

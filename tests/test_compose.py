@@ -7,6 +7,7 @@ also show its rule failing on a deliberately broken copy in tmp_path.
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -155,6 +156,15 @@ def dockerfile_problems(text: str) -> list[str]:
     return problems
 
 
+def websocket_option_problems(text: str, launcher_argv: list[str]) -> list[str]:
+    """``--ws*`` options of `make run`'s uvicorn argv that the image's CMD does not pass alike."""
+    commands = [args for keyword, args in dockerfile_instructions(text) if keyword == "CMD"]
+    command = commands[-1] if commands else ""
+    pairs = itertools.pairwise(launcher_argv)
+    return [f"CMD lacks {option} {value}" for option, value in pairs
+            if option.startswith("--ws") and f"{option} {value}" not in command]  # fmt: skip
+
+
 # --- docker-compose.yml -----------------------------------------------------------
 
 
@@ -250,6 +260,17 @@ def test_dockerfile_problems_are_reported() -> None:
     assert dockerfile_problems(no_user) == ["no USER: the container would run as root"]
     assert dockerfile_problems(no_healthcheck) == ["no HEALTHCHECK"]
     assert dockerfile_problems(no_cmd) == ["CMD does not serve config.asgi:application"]
+
+
+def test_the_image_serves_websockets_as_make_run_does() -> None:
+    from devstack.__main__ import asgi_server_argv
+
+    argv = asgi_server_argv(port=8000)
+    assert "--ws-per-message-deflate" in argv
+    dockerfile = DOCKERFILE.read_text(encoding="utf-8")
+    assert websocket_option_problems(dockerfile, argv) == []
+    compressed = dockerfile.replace(" --ws-per-message-deflate false", "")
+    assert websocket_option_problems(compressed, argv) == ["CMD lacks --ws-per-message-deflate false"]
 
 
 def test_entrypoint_hands_over_to_cmd() -> None:

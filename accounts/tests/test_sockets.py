@@ -17,7 +17,7 @@ from accounts.consumers import UserSocketConsumer
 from accounts.models import User
 from accounts.realtime import CLOSE_BLOCKED, CLOSE_UNAUTHENTICATED
 from accounts.tokens import TiendaAccessToken
-from accounts.ws_auth import TiendaAuthMiddlewareStack
+from accounts.ws_auth import SocketSessionMiddleware, TiendaAuthMiddlewareStack
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -140,3 +140,34 @@ async def test_foreign_origin_is_refused() -> None:
     )
     connected, _ = await communicator.connect()
     assert connected is False
+
+
+async def test_a_browser_session_cookie_opens_a_socket() -> None:
+    ana = await sync_to_async(User.objects.create_user)("ana@example.com", "x")
+    browser = Client()
+    await sync_to_async(browser.force_login)(ana)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={browser.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+    communicator = WebsocketCommunicator(application, "/ws/test/", headers=[*HEADERS, (b"cookie", cookie)])
+    assert (await communicator.connect())[0] is True
+    await sync_to_async(services.user_block)(user=ana)  # and it is ana's socket that a ban closes
+    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": CLOSE_BLOCKED}
+
+
+async def test_socket_messages_skip_the_session_saving_wrapper() -> None:
+    # A WebSocket never sends the HTTP response a session save rides on; Channels' wrapper still
+    # read the session on every message. Sockets get the server's own send.
+    seen = {}
+
+    async def inner(scope, receive, send) -> None:
+        seen.update(scope=scope, send=send)
+
+    async def server_send(message) -> None:
+        pass
+
+    scope = {"type": "websocket", "cookies": {}, "headers": []}
+    await SocketSessionMiddleware(inner)(scope, None, server_send)
+    assert seen["send"] is server_send
+    assert seen["scope"]["session"].session_key is None  # the session is still there to read
+    http_scope = {"type": "http", "cookies": {}, "headers": []}
+    await SocketSessionMiddleware(inner)(http_scope, None, server_send)
+    assert seen["send"] is not server_send, "HTTP keeps Channels' session saving"

@@ -27,3 +27,9 @@ async def test_websocket_from_a_foreign_origin_is_refused() -> None:
     connected, _ = await communicator.connect()
     assert connected is False
     await communicator.disconnect()
+
+
+def test_objects_loaded_at_startup_are_kept_out_of_full_collections() -> None:
+    import gc
+
+    assert gc.get_freeze_count() > 10_000, "config.asgi freezes what it loaded (docs/benchmarks/push.md)"

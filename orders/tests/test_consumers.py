@@ -6,12 +6,15 @@ from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels import consumer as channels_consumer
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
 from accounts.models import User
 from config.asgi import application
 from orders import services
+from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
 from orders.tests.conftest import place
 
@@ -128,3 +131,39 @@ async def test_status_labels_follow_the_page_language(people: SimpleNamespace, g
     await change(order, OrderStatus.PAID, people.staff)  # the change is made in English
     assert (await spanish.receive_json_from(timeout=5))["order"]["status_label"] == "Pagado"
     await spanish.disconnect()
+
+
+async def test_pushes_and_bans_skip_the_database_thread_hop(people: SimpleNamespace, goods, monkeypatch) -> None:
+    # Channels runs close_old_connections in a worker thread before every handler; relaying a
+    # push (or a ban) touches no database, and 1,000 sockets made that 1,000 hops per push.
+    hops = []
+    real = channels_consumer.aclose_old_connections
+
+    async def counted() -> None:
+        hops.append(1)
+        await real()
+
+    monkeypatch.setattr(channels_consumer, "aclose_old_connections", counted)
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    page = await connect(people.ana, f"/ws/orders/{order.pk}/")
+    await resync(page)
+    assert hops, "the counter sees Channels' hops (connect, resync)"
+    before = len(hops)
+    await change(order, OrderStatus.PAID, people.staff)
+    assert (await page.receive_json_from(timeout=5))["order"]["status"] == "paid"
+    await sync_to_async(account_services.user_block)(user=people.ana)
+    assert await page.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert len(hops) == before
+
+
+async def test_staff_pages_share_one_membership_and_each_gets_a_push_once(people: SimpleNamespace, goods) -> None:
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    pages = [await connect(people.staff, "/ws/staff/orders/") for _ in range(3)]
+    layer = get_channel_layer()
+    members = await layer.connection(layer.consistent_hash(STAFF_GROUP)).zcard(layer._group_key(STAFF_GROUP))
+    assert members == 1, "one member per server process (config/fanout.py), not one per page"
+    await change(order, OrderStatus.PAID, people.staff)
+    for page in pages:
+        assert (await page.receive_json_from(timeout=5))["order"]["seq"] == 2
+        assert await page.receive_nothing(timeout=0.2), "exactly once"
+        await page.disconnect()
