@@ -53,6 +53,11 @@ class GroupFanout:
             self.channel = self.channel or channel
         if self._joined is None:
             self._joined = asyncio.ensure_future(self._join())
+        elif self._joined.done() and not self._joined.exception():
+            # Renew the membership on every new subscriber too (one idempotent group_add): if
+            # Redis lost the group without a failed read here (FLUSHDB, a failover to an empty
+            # replica), the next page that opens restores it instead of the hourly renewal.
+            await self._rejoin()
         joined = self._joined
         try:
             await asyncio.shield(joined)

@@ -94,12 +94,24 @@ def publish_order_changed(order: Order, event: OrderEvent) -> None:
         return
     message = {"type": ORDER_CHANGED, "texts": order_changed_texts(order_payload(order, event))}
     groups = (STAFF_GROUP, order_group(order.pk), owner_group(order.user_id))
-    async_to_sync(_group_send_all)(layer, groups, message, what=f"{order.number} #{event.seq}")
+    what = f"{order.number} #{event.seq}"
+    try:
+        async_to_sync(_group_send_all)(layer, groups, message, what=what)
+    except Exception as error:  # noqa: BLE001 - the write is done and must stand; pages will resync
+        logger.warning("could not push %s: %s", what, error)
 
 
 async def _group_send_all(layer: Any, groups: tuple[str, ...], message: dict[str, Any], *, what: str) -> None:
     # One trip from the request's thread to the event loop for every group, sent concurrently.
-    results = await asyncio.gather(*(layer.group_send(group, message) for group in groups), return_exceptions=True)
-    for group, result in zip(groups, results, strict=True):
-        if isinstance(result, Exception):  # the write is done; pages will resync
-            logger.warning("could not push %s to %s: %s", what, group, result)
+    # A group that fails is tried once more: after a Redis restart the pool's old connections
+    # fail once each, and the retry goes over a fresh one (tests/faults/test_redis_down.py).
+    pending = groups
+    for attempt in (1, 2):
+        results = await asyncio.gather(*(layer.group_send(g, message) for g in pending), return_exceptions=True)
+        failed = [(group, error) for group, error in zip(pending, results, strict=True) if isinstance(error, Exception)]
+        if not failed:
+            return
+        if attempt == 2:
+            for group, error in failed:  # the write is done; pages will resync
+                logger.warning("could not push %s to %s: %s", what, group, error)
+        pending = tuple(group for group, _error in failed)

@@ -65,6 +65,19 @@ async def test_one_membership_per_process_and_every_page_gets_each_message_once(
         assert [message["text"] for message in page.received] == ["one", "two"]
 
 
+async def test_a_new_page_restores_a_membership_redis_lost() -> None:
+    first = Page()
+    await group_fanout(GROUP).subscribe(first)
+    layer = get_channel_layer()
+    await layer.connection(layer.consistent_hash(GROUP)).flushdb()  # Redis lost its data, no error seen here
+    assert await members() == []
+    second = Page()
+    await group_fanout(GROUP).subscribe(second)
+    assert len(await members()) == 1
+    await send("after the loss")
+    await settle(first, second, count=1)
+
+
 async def test_a_page_that_left_gets_nothing_more() -> None:
     staying, leaving = Page(), Page()
     fanout = group_fanout(GROUP)
