@@ -436,16 +436,28 @@ def main(argv: list[str] | None = None) -> int:
             with running_stack(env, Path(tmp) / "launcher.log", timeout=300) as stack:
                 app_pid = next(pid for pid in descendants(stack.process.pid) if b"uvicorn" in _cmdline(pid))
                 result = asyncio.run(drive(stack.base_url, env, app_pid, args))
+                server_log = stack.output
         except SetupError as error:
             print(f"setup failed: {error}", file=sys.stderr)
             return 2
     checks = verdicts(result)
     print_result(result, checks)
+    if not all(checks.values()):
+        print(server_errors(server_log))
     if args.report:
         args.report.write_text(
             json.dumps({**result, "checks": checks, "args": vars(args) | {"report": str(args.report)}}, indent=2)
         )
     return 0 if all(checks.values()) else 1
+
+
+def server_errors(log: str, *, limit: int = 3) -> str:
+    """The server's last few tracebacks, so a failed run says what broke, not only that it did."""
+    blocks = log.split("Traceback (most recent call last):")[1:]
+    if not blocks:
+        return "The server logged no traceback."
+    shown = blocks[-limit:]
+    return "\n".join(f"Server traceback {i} of {len(blocks)}:{block[-3000:]}" for i, block in enumerate(shown, 1))
 
 
 def _cmdline(pid: int) -> bytes:
