@@ -27,15 +27,25 @@ from devstack.services import start_mongo, start_redis
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass
-class RunningStack:
-    process: subprocess.Popen[str]
+class LoopbackUrls:
+    """``base_url`` and ``ws_url`` of a server on 127.0.0.1:``port`` (the class provides ``port``)."""
+
     port: int
-    log_path: Path
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+
+@dataclass
+class RunningStack(LoopbackUrls):
+    process: subprocess.Popen[str]
+    port: int
+    log_path: Path
 
     @property
     def output(self) -> str:
@@ -118,7 +128,7 @@ def running_stack(env: dict[str, str], log_path: Path, *, timeout: float = 120.0
 
 
 @dataclass
-class SplitStack:
+class SplitStack(LoopbackUrls):
     """MongoDB (SQLite engine), Redis (append-only) and the ASGI app, each on a fixed port.
 
     Unlike `running_stack`, the test holds each process, so it can stop one dependency and
@@ -135,14 +145,6 @@ class SplitStack:
     @property
     def port(self) -> int:
         return int(self.env["PORT"])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     def start_redis(self) -> None:
         """Start redis-server on REDIS_PORT with its append-only file under var/redis."""

@@ -33,7 +33,7 @@ class App:
 
     @property
     def ws_url(self) -> str:
-        return self.base_url.replace("http://", "ws://", 1)
+        return self.stack.ws_url
 
 
 @pytest.fixture(scope="session")

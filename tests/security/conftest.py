@@ -21,21 +21,14 @@ from accounts import services as account_services
 from accounts.models import User
 from devstack import WS_MAX_SIZE_BYTES
 from devstack.processes import free_port
+from devstack.testing import LoopbackUrls
 from orders.tests.conftest import goods, people  # noqa: F401 - shared fixtures: two shoppers, staff, products
 from shop.tests.conftest import catalog  # noqa: F401 - shared fixture: four products in two categories
 
 
 @dataclass(frozen=True)
-class Server:
+class Server(LoopbackUrls):
     port: int
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
 
     @property
     def origin(self) -> str:
