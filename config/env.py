@@ -33,15 +33,21 @@ def env_bool(name: str, *, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value; use 1 or 0.")
 
 
-def env_int(name: str, *, default: int) -> int:
-    """An integer variable."""
+def env_int(name: str, *, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An integer variable, optionally within ``minimum``..``maximum`` (both included)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        low = "" if minimum is None else f" at least {minimum}"
+        high = "" if maximum is None else f" at most {maximum}"
+        joined = " and".join(part for part in (low, high) if part)
+        raise ImproperlyConfigured(f"{name}={raw!r} is out of range: it must be{joined}.")
+    return value
 
 
 def env_list(name: str, default: str = "") -> list[str]:

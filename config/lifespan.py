@@ -1,9 +1,10 @@
 """The ASGI lifespan: periodic upkeep that runs inside each app process while it serves, and
 leaving the staff broadcast group when the process stops (config/fanout.py).
 
-Today one job: orders.stock.stock_settle, which puts back stock that a MongoDB failure left
-taken by an order that was never stored. Several processes may run it at once: every step is
-a conditional update, so each leftover is settled exactly once.
+Two jobs: orders.stock.stock_settle, which puts back stock that a MongoDB failure left taken by
+an order that was never stored, and orders.services.orders_expire_overdue, which cancels pending
+orders not paid in time so their units go back on sale. Several processes may run them at once:
+every step is a conditional update, so each leftover is settled, and each order cancelled, once.
 """
 
 from __future__ import annotations
@@ -11,26 +12,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from config.fanout import fanouts_leave
+from orders.services import orders_expire_overdue
 from orders.stock import DATABASE_ERRORS, stock_settle
 
 logger = logging.getLogger(__name__)
 
 
-async def _settle_stock_forever(interval: float) -> None:
+async def _every(interval: float, job: Callable[[], object], what: str) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await sync_to_async(stock_settle, thread_sensitive=False)()
+            await sync_to_async(job, thread_sensitive=False)()
         except DATABASE_ERRORS as error:  # MongoDB is down: the next round tries again
-            logger.warning("stock settling skipped, MongoDB unavailable: %r", error)
+            logger.warning("%s skipped, MongoDB unavailable: %r", what, error)
         except Exception:  # a bug must not stop the loop, nor go unseen
-            logger.exception("stock settling failed")
+            logger.exception("%s failed", what)
+
+
+def upkeep_jobs() -> list[tuple[float, Callable[[], object], str]]:
+    """The periodic jobs this process runs, with their intervals (an interval of 0 turns one off)."""
+    jobs = [
+        (settings.STOCK_SETTLE_INTERVAL_SECONDS, stock_settle, "stock settling"),
+        (settings.ORDER_EXPIRY_INTERVAL_SECONDS, orders_expire_overdue, "expiring unpaid orders"),
+    ]
+    return [(interval, job, what) for interval, job, what in jobs if interval > 0]
 
 
 async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -39,8 +51,7 @@ async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            if settings.STOCK_SETTLE_INTERVAL_SECONDS > 0:
-                jobs.append(asyncio.create_task(_settle_stock_forever(settings.STOCK_SETTLE_INTERVAL_SECONDS)))
+            jobs.extend(asyncio.create_task(_every(interval, job, what)) for interval, job, what in upkeep_jobs())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             for job in jobs:

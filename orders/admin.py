@@ -36,6 +36,11 @@ def _label(status: str) -> str:
     return str(OrderStatus(status).label) if status in OrderStatus.values else status or EMPTY
 
 
+def _with_reason(event: Any) -> str:
+    label = _label(event.to_status)
+    return f"{label}: {event.reason_label}" if event.reason else label
+
+
 def _table(headers: tuple[Any, ...], rows: list[tuple[Any, ...]]) -> SafeString:
     """A small read-only HTML table; every cell is escaped."""
     head = format_html_join("", "<th>{}</th>", ((header,) for header in headers))
@@ -75,7 +80,7 @@ class OrderStatusForm(forms.ModelForm):
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     form = OrderStatusForm
-    list_display = ("number", "email", "status", "total", "currency", "created_at")
+    list_display = ("number", "email", "status", "pay_by_column", "total", "currency", "created_at")
     list_filter = ("status",)
     search_fields = ("number", "email")
     # Renders on mongoeco and django-mongodb-backend (orders/tests/test_admin.py drills down by year and month).
@@ -84,11 +89,11 @@ class OrderAdmin(admin.ModelAdmin):
     list_per_page = 50
     actions = ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders")
     readonly_fields = (
-        "number", "user", "email", "total", "currency", "seq", "created_at", "updated_at",
+        "number", "user", "email", "total", "currency", "seq", "created_at", "updated_at", "pay_by",
         "lines_table", "address_block", "timeline_table",
     )  # fmt: skip
     fieldsets = (
-        (None, {"fields": ("number", "status", "user", "email", ("total", "currency"))}),
+        (None, {"fields": ("number", "status", "pay_by", "user", "email", ("total", "currency"))}),
         (_("Lines"), {"fields": ("lines_table",)}),
         (_("Shipping address"), {"fields": ("address_block",)}),
         (_("Timeline"), {"fields": ("timeline_table", "seq", "created_at", "updated_at")}),
@@ -103,6 +108,12 @@ class OrderAdmin(admin.ModelAdmin):
         return False
 
     # --- embedded data, read-only --------------------------------------------------------------
+
+    @admin.display(description=_("pay by"), ordering="pay_by")
+    def pay_by_column(self, obj: Order) -> str:
+        """The payment deadline of pending orders (after it they are cancelled)."""
+        due = obj.payment_due
+        return date_format(localtime(due), "DATETIME_FORMAT") if due else EMPTY
 
     @admin.display(description=_("lines"))
     def lines_table(self, obj: Order) -> SafeString:
@@ -125,7 +136,7 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=_("timeline"))
     def timeline_table(self, obj: Order) -> SafeString:
         rows = [
-            (event.seq, _label(event.from_status), _label(event.to_status), event.actor_email or EMPTY,
+            (event.seq, _label(event.from_status), _with_reason(event), event.actor_email or EMPTY,
              date_format(localtime(event.at), "DATETIME_FORMAT"))
             for event in sorted(obj.events or [], key=lambda event: event.seq)
         ]  # fmt: skip

@@ -43,6 +43,7 @@ ORDER_ERROR_STATUS: dict[type[services.OrderError], int] = {
     services.InvalidLine: status.HTTP_400_BAD_REQUEST,
     services.OutOfStock: status.HTTP_409_CONFLICT,
     services.IllegalTransition: status.HTTP_409_CONFLICT,
+    services.PaymentExpired: status.HTTP_409_CONFLICT,
 }
 
 
@@ -51,7 +52,9 @@ ORDER_ERROR_STATUS: dict[type[services.OrderError], int] = {
 
 class OrderErrorOutputSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="A message to show the customer.")
-    code = serializers.CharField(help_text="empty_cart, invalid_line, out_of_stock, illegal_transition, not_found...")
+    code = serializers.CharField(
+        help_text="empty_cart, invalid_line, out_of_stock, illegal_transition, payment_expired, not_found..."
+    )
 
     class Meta:
         ref_name = "OrderError"
@@ -88,6 +91,9 @@ class OrderEventOutputSerializer(serializers.Serializer):
     to = serializers.CharField(source="to_status")
     actor = serializers.CharField(source="actor_email", help_text="E-mail of who made the change, or system.")
     at = serializers.DateTimeField()
+    reason = serializers.CharField(
+        help_text="Why the system made the change, or empty: payment_expired (not paid within the payment window)."
+    )
 
     class Meta:
         ref_name = "OrderEvent"
@@ -152,6 +158,11 @@ class OrderOutputSerializer(serializers.Serializer):
     events = OrderEventOutputSerializer(many=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    pay_by = serializers.DateTimeField(
+        source="payment_due", allow_null=True,
+        help_text="While pending: when the order is cancelled (its units back on sale) unless paid; "
+        "ORDER_PAYMENT_WINDOW_MINUTES after it was placed. Null once it is not pending.",
+    )  # fmt: skip
 
     class Meta:
         ref_name = "Order"
@@ -350,7 +361,8 @@ class OrderPayApi(APIView):
     @extend_schema(
         operation_id="orders_pay", tags=TAGS, summary="Pay for an order",
         description="Pending -> paid. The step a payment gateway's confirmation would replace; "
-        "only the customer who placed the order may call it.",
+        "only the customer who placed the order may call it. After the order's `pay_by` it answers 409 "
+        "`payment_expired` and the order is cancelled (its units go back on sale).",
         parameters=[ID_PARAMETER], request=None,
         responses={
             200: OutputSerializer, 401: UNAUTHENTICATED,

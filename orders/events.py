@@ -44,6 +44,7 @@ def event_payload(event: OrderEvent) -> dict[str, Any]:
         "to": event.to_status,
         "actor": event.actor_email,
         "at": event.at.isoformat(),
+        "reason": event.reason,
     }
 
 
@@ -59,6 +60,7 @@ def order_payload(order: Order, event: OrderEvent | None = None) -> dict[str, An
         "total": f"{order.total:.2f}",
         "currency": order.currency,
         "created_at": order.created_at.isoformat(),
+        "pay_by": order.payment_due.isoformat() if order.payment_due else None,
     }
     if event is not None:
         payload["event"] = event_payload(event)

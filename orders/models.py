@@ -4,6 +4,7 @@ one atomic document update (orders/services.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,6 +22,12 @@ class OrderStatus(models.TextChoices):
     SHIPPED = "shipped", _("Shipped")
     DELIVERED = "delivered", _("Delivered")
     CANCELLED = "cancelled", _("Cancelled")
+
+
+class EventReason(models.TextChoices):
+    """Why the system (not a person) made a change; the timeline shows it after the new status."""
+
+    PAYMENT_EXPIRED = "payment_expired", _("payment not received in time")
 
 
 # DESIGN.md section 4: the only legal moves.
@@ -64,6 +71,11 @@ class OrderEvent(EmbeddedModel):
     to_status = models.CharField(_("to"), max_length=20)
     actor_email = models.CharField(_("by"), max_length=254, blank=True)
     at = models.DateTimeField(_("at"))
+    reason = models.CharField(_("reason"), max_length=40, blank=True, default="", choices=EventReason.choices)
+
+    @property
+    def reason_label(self) -> str:
+        return str(EventReason(self.reason).label) if self.reason in EventReason.values else self.reason
 
 
 class Order(models.Model):
@@ -81,6 +93,9 @@ class Order(models.Model):
     events = EmbeddedModelArrayField(OrderEvent, verbose_name=_("timeline"), default=list)
     created_at = models.DateTimeField(_("placed"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+    # Stored, not derived from created_at: changing ORDER_PAYMENT_WINDOW_MINUTES must not move a
+    # deadline a shopper was already shown. Null only for orders placed before deadlines existed.
+    pay_by = models.DateTimeField(_("pay by"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")
@@ -89,6 +104,7 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["user", "-created_at"], name="order_user_created"),
             models.Index(fields=["status", "-created_at"], name="order_status_created"),
+            models.Index(fields=["status", "pay_by"], name="order_status_pay_by"),  # orders_overdue
         ]
 
     def __str__(self) -> str:
@@ -96,6 +112,11 @@ class Order(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", kwargs={"number": self.number})
+
+    @property
+    def payment_due(self) -> datetime | None:
+        """When this order is cancelled unless paid; None once it is no longer pending."""
+        return self.pay_by if self.status == OrderStatus.PENDING else None
 
     def can_become(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]

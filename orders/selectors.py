@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bson import ObjectId
 from bson.errors import InvalidId
 from django.db.models import QuerySet
 
 from accounts.models import User
-from orders.models import Order, OrderEvent
+from orders.models import Order, OrderEvent, OrderStatus
 
 RECENT_ORDERS = 50
 
@@ -58,3 +60,8 @@ def orders_list(*, user: User, status: str | None = None, email: str | None = No
     if email and user.is_staff:
         orders = orders.filter(email=email)
     return orders.order_by("-created_at", "-pk")
+
+
+def orders_overdue(*, now: datetime, limit: int) -> QuerySet[Order]:
+    """Pending orders whose time to pay ran out by ``now``, oldest deadline first (index order_status_pay_by)."""
+    return Order.objects.filter(status=OrderStatus.PENDING, pay_by__lte=now).order_by("pay_by")[:limit]

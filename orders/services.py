@@ -8,20 +8,22 @@ import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pymongo
 from bson import ObjectId
 from bson.errors import InvalidId
+from django.conf import settings
 from django.db import IntegrityError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from orders import events, stock
-from orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus, ShippingAddress
+from orders import events, selectors, stock
+from orders.models import TRANSITIONS, EventReason, Order, OrderEvent, OrderLine, OrderStatus, ShippingAddress
 from shop.models import Product
 from shop.services import product_stock_take
 
@@ -56,6 +58,17 @@ class OutOfStock(OrderError):
 
 class IllegalTransition(OrderError):
     code = "illegal_transition"
+
+
+class PaymentExpired(OrderError):
+    code = "payment_expired"
+
+
+PAYMENT_EXPIRED = gettext_lazy(
+    "The time to pay for order %(number)s has run out: it is cancelled and its units are back on sale. "
+    "Place a new order to buy them."
+)
+NO_LONGER_IN_STATUS = gettext_lazy("Order %(number)s is no longer %(expected)s.")
 
 
 @dataclass(frozen=True)
@@ -159,11 +172,12 @@ def _insert_order(
     total = sum((line.line_total for line in order_lines), Decimal("0.00"))
     currency = next(iter(products.values())).currency
     created = OrderEvent(seq=1, from_status="", to_status=OrderStatus.PENDING, actor_email=user.email, at=now)
+    pay_by = now + payment_window()
     for _attempt in range(5):
         order = Order(
             pk=order_id, number=_new_number(), user=user, email=user.email, status=OrderStatus.PENDING, seq=1,
             currency=currency, total=total, lines=order_lines, address=address, events=[created], created_at=now,
-            updated_at=now,
+            updated_at=now, pay_by=pay_by,
         )  # fmt: skip
         try:
             order.save(force_insert=True)  # one document: the order exists whole or not at all
@@ -184,21 +198,28 @@ def order_transition_refusal(*, order: Order, to: str) -> str | None:
     }
 
 
-def order_status_change(*, order: Order, to: str, actor: User | None) -> Order:
+def order_status_change(
+    *, order: Order, to: str, actor: User | None, reason: str = "", only_from: str | None = None
+) -> Order:
     """Move ``order`` to ``to`` if the state machine allows it; record, restock, publish.
 
     The status, the sequence number and the new timeline entry change in one conditional
     update of the order document, so concurrent changes cannot both win or skip a number.
+    ``only_from`` refuses unless the order is (still) in that status: a change decided on an
+    order's old state, like cancelling it as unpaid, must not apply to whatever it became.
     """
     if to not in OrderStatus.values:
         raise IllegalTransition(_("“%(status)s” is not an order status.") % {"status": str(to)[:30]})
     for _attempt in range(3):
+        if only_from is not None and order.status != only_from:
+            expected = OrderStatus(only_from).label
+            raise IllegalTransition(str(NO_LONGER_IN_STATUS) % {"number": order.number, "expected": expected})
         refusal = order_transition_refusal(order=order, to=to)
         if refusal:
             raise IllegalTransition(refusal)
         event = OrderEvent(
             seq=order.seq + 1, from_status=order.status, to_status=to,
-            actor_email=actor.email if actor else "system", at=_now_as_stored(),
+            actor_email=actor.email if actor else "system", at=_now_as_stored(), reason=reason,
         )  # fmt: skip
         result = connection.get_collection(Order._meta.db_table).update_one(
             {"_id": order.pk, "status": order.status, "seq": _db_value("seq", order.seq)},
@@ -258,10 +279,71 @@ def _event_document(event: OrderEvent) -> dict[str, Any]:
 
 
 def order_pay(*, order: Order, actor: User) -> Order:
-    """The payment step a gateway would replace: pending -> paid."""
+    """The payment step a gateway would replace: pending -> paid, refused once the deadline has passed."""
+    if order.status == OrderStatus.PENDING and order_payment_overdue(order=order):
+        # What the expiry job would do at its next round: the units go back on sale now.
+        order_expire(order=order)
+        current = Order.objects.get(pk=order.pk)
+        if current.status == OrderStatus.CANCELLED:
+            raise PaymentExpired(str(PAYMENT_EXPIRED) % {"number": order.number})
+        order = current  # changed by someone else meanwhile: the state machine says why it cannot be paid
     return order_status_change(order=order, to=OrderStatus.PAID, actor=actor)
 
 
 def order_cancel(*, order: Order, actor: User) -> Order:
     """Cancel a pending or paid order; its units go back on sale."""
     return order_status_change(order=order, to=OrderStatus.CANCELLED, actor=actor)
+
+
+# --- The payment window: unpaid orders stop holding stock ----------------------------------------
+
+
+def payment_window() -> timedelta:
+    """How long a pending order holds its units (ORDER_PAYMENT_WINDOW_MINUTES)."""
+    return timedelta(minutes=settings.ORDER_PAYMENT_WINDOW_MINUTES)
+
+
+def order_payment_overdue(*, order: Order, now: datetime | None = None) -> bool:
+    """True when ``order`` is pending and its time to pay has run out."""
+    due = order.payment_due
+    return due is not None and due <= (now or timezone.now())
+
+
+def order_expire(*, order: Order) -> Order | None:
+    """Cancel ``order`` as unpaid, by the system; None if it was no longer pending (paid or cancelled first)."""
+    try:
+        return order_status_change(
+            order=order, to=OrderStatus.CANCELLED, actor=None, reason=EventReason.PAYMENT_EXPIRED,
+            only_from=OrderStatus.PENDING,
+        )  # fmt: skip
+    except IllegalTransition:
+        return None
+
+
+@dataclass
+class ExpiryReport:
+    expired: int = 0
+    already_changed: int = 0  # paid or cancelled between the query and the update (another process, the shopper)
+
+
+def orders_expire_overdue(*, now: datetime | None = None, batch: int = 200) -> ExpiryReport:
+    """Cancel every pending order whose deadline has passed, ``batch`` at a time.
+
+    Safe to run in several processes at once: each cancellation is the conditional update of
+    order_status_change, so an order is cancelled, restocked and pushed exactly once.
+    """
+    report = ExpiryReport()
+    cutoff = now or timezone.now()
+    while True:
+        overdue = list(selectors.orders_overdue(now=cutoff, limit=batch))
+        expired_before = report.expired
+        for order in overdue:
+            if order_expire(order=order) is None:
+                report.already_changed += 1
+            else:
+                report.expired += 1
+        if len(overdue) < batch or report.expired == expired_before:
+            break  # done, or the rest is another process's to finish
+    if report.expired:
+        logger.info("expired unpaid orders: %s", report)
+    return report

@@ -25,7 +25,7 @@ from orders.forms import (
     OrderFilterForm,
     ShippingAddressForm,
 )
-from orders.models import Order, OrderStatus
+from orders.models import EventReason, Order, OrderStatus
 from orders.services import MAX_LINES, MAX_QUANTITY, OrderError, OutOfStock
 from shop.selectors import product_detail_by_id
 
@@ -58,6 +58,11 @@ CANCELLABLE = (OrderStatus.PENDING, OrderStatus.PAID)
 def _status_labels() -> dict[str, str]:
     """Every status's label in the request's language: live.js names timeline entries with them."""
     return {str(value): str(label) for value, label in OrderStatus.choices}
+
+
+def _reason_labels() -> dict[str, str]:
+    """Why the system made a change, in the request's language (live.js adds it to timeline entries)."""
+    return {str(value): str(label) for value, label in EventReason.choices}
 
 
 def _form_error(form: Any) -> str:
@@ -178,6 +183,7 @@ def _timeline(order: Order) -> list[dict[str, Any]]:
             "to_label": labels.get(event.to_status, event.to_status),
             "actor": event.actor_email,
             "at": event.at,
+            "reason_label": event.reason_label,
         }
         for event in sorted(order.events, key=lambda e: e.seq)
     ]
@@ -195,6 +201,7 @@ def _render_order(request: HttpRequest, order: Order, *, error: str = "", status
         "can_pay": is_owner and order.status in PAYABLE,
         "can_cancel": is_owner and order.status in CANCELLABLE,
         "status_labels": _status_labels(),
+        "reason_labels": _reason_labels(),
         "live_url": LIVE_ORDER_PATH.format(order_id=order.pk),
         "error": error,
     }

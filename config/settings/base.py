@@ -292,6 +292,14 @@ SIMPLE_JWT = {
 STOCK_HOLD_TIMEOUT_SECONDS = env_int("STOCK_HOLD_TIMEOUT_SECONDS", default=120)
 STOCK_SETTLE_INTERVAL_SECONDS = env_int("STOCK_SETTLE_INTERVAL_SECONDS", default=30)
 
+# --- Orders: the payment window (orders/services.py, orders_expire_overdue) -----------------
+# A pending order holds its units for this long; then it is cancelled and they go back on sale.
+# Each app process looks for overdue orders at the interval (config/lifespan.py; 0 turns it off
+# for deployments that run `manage.py expire_orders` from cron instead).
+
+ORDER_PAYMENT_WINDOW_MINUTES = env_int("ORDER_PAYMENT_WINDOW_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
+ORDER_EXPIRY_INTERVAL_SECONDS = env_int("ORDER_EXPIRY_INTERVAL_SECONDS", default=30, minimum=0)
+
 # --- Demo data ----------------------------------------------------------------------
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "tienda-demo")

@@ -5,10 +5,12 @@ Each database test costs a flush (~0.3 s), so related assertions share a test.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -58,9 +60,12 @@ def test_place_an_order(people: SimpleNamespace, goods: SimpleNamespace) -> None
              "quantity": 1, "line_total": "30.00"},
         ],
         "address": {**ADDRESS, "line2": "", "country": "ES"},  # the country is upper-cased
-        "events": [{"seq": 1, "from": "", "to": "pending", "actor": "ana@example.com", "at": body["events"][0]["at"]}],
-        "created_at": body["created_at"], "updated_at": body["updated_at"],
+        "events": [{"seq": 1, "from": "", "to": "pending", "actor": "ana@example.com", "at": body["events"][0]["at"],
+                    "reason": ""}],
+        "created_at": body["created_at"], "updated_at": body["updated_at"], "pay_by": body["pay_by"],
     }  # fmt: skip
+    window = datetime.fromisoformat(body["pay_by"]) - datetime.fromisoformat(body["created_at"])
+    assert window == timedelta(minutes=30)  # ORDER_PAYMENT_WINDOW_MINUTES's default
     assert (stock(goods.mug), stock(goods.teapot)) == (38, 4)
 
 
@@ -165,10 +170,31 @@ def test_customer_cancels_and_pays(people: SimpleNamespace, goods: SimpleNamespa
 
     paid = place(people.ana, (goods.mug.pk, 1))
     response = client.post(f"{ORDERS}{paid.pk}/pay/")
-    assert (response.status_code, response.json()["status"]) == (200, "paid")
+    assert (response.status_code, response.json()["status"], response.json()["pay_by"]) == (200, "paid", None)
     # Staff may see and cancel it, but paying is the customer's step.
     response = client_for(people.staff).post(f"{ORDERS}{paid.pk}/pay/")
     assert (response.status_code, response.json()["code"]) == (403, "not_owner")
+
+
+def test_paying_after_the_deadline_is_409_and_the_order_is_cancelled(people: SimpleNamespace, goods) -> None:
+    order = place(people.ana, (goods.teapot.pk, 2))
+    Order.objects.filter(pk=order.pk).update(pay_by=timezone.now() - timedelta(seconds=1))
+    client = client_for(people.ana)
+
+    response = client.post(f"{ORDERS}{order.pk}/pay/")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": f"The time to pay for order {order.number} has run out: it is cancelled and its units are back on "
+        "sale. Place a new order to buy them.",
+        "code": "payment_expired",
+    }
+    body = client.get(f"{ORDERS}{order.pk}/").json()
+    assert (body["status"], body["pay_by"]) == ("cancelled", None)
+    assert {key: body["events"][-1][key] for key in ("from", "to", "actor", "reason")} == {
+        "from": "pending", "to": "cancelled", "actor": "system", "reason": "payment_expired",
+    }  # fmt: skip
+    assert stock(goods.teapot) == 5
 
 
 def test_staff_move_orders_and_shoppers_cannot(people: SimpleNamespace, goods: SimpleNamespace) -> None:
@@ -210,3 +236,12 @@ def test_anonymous_is_401_with_a_bearer_challenge(method: str, path: str) -> Non
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert set(response.json()) >= {"detail"}
+
+
+def test_the_schema_documents_pay_by_and_event_reasons(client) -> None:
+    schemas = client.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+    pay_by = schemas["Order"]["properties"]["pay_by"]
+    assert (pay_by["type"], pay_by["format"], pay_by["nullable"]) == ("string", "date-time", True)
+    assert "cancelled" in pay_by["description"]
+    assert "payment_expired" in schemas["OrderEvent"]["properties"]["reason"]["description"]
+    assert "payment_expired" in schemas["OrderError"]["properties"]["code"]["description"]

@@ -11,6 +11,8 @@
   var statusBox = document.querySelector("[data-live-status]");
   var labelsNode = document.getElementById("order-status-labels");
   var labels = labelsNode ? JSON.parse(labelsNode.textContent) : {};
+  var reasonsNode = document.getElementById("order-reason-labels");
+  var reasons = reasonsNode ? JSON.parse(reasonsNode.textContent) : {};
   var timeline = root.querySelector("[data-timeline]");
   var table = root.querySelector("[data-orders-table]");
   var lang = document.documentElement.lang || undefined;
@@ -22,9 +24,20 @@
     if (statusBox) statusBox.textContent = key ? statusBox.getAttribute("data-text-" + key) || "" : "";
   }
 
-  function formatDate(iso) {
+  function formatDate(iso, timeOnly) {
     var date = new Date(iso);
-    return isNaN(date) ? iso : date.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+    if (isNaN(date)) return iso;
+    // A deadline ("Pay by"): the time alone, unless it falls on another day than today.
+    if (timeOnly && date.toDateString() === new Date().toDateString()) {
+      return date.toLocaleTimeString(lang, { timeStyle: "short" });
+    }
+    return date.toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function showWhen(container, status) {
+    container.querySelectorAll("[data-show-when]").forEach(function (node) {
+      node.hidden = node.getAttribute("data-show-when").split(" ").indexOf(status) < 0;
+    });
   }
 
   function formatMoney(amount, currency) {
@@ -59,6 +72,10 @@
     change.appendChild(document.createTextNode(
       (event.from ? labels[event.from] || event.from : timeline.getAttribute("data-text-new")) + " \u2192 "));
     change.appendChild(el("strong", labels[event.to] || event.to));
+    if (event.reason) {
+      change.appendChild(document.createTextNode(": "));
+      change.appendChild(el("span", reasons[event.reason] || event.reason, { class: "timeline-reason" }));
+    }
     item.appendChild(change);
     item.appendChild(document.createTextNode(" "));
     item.appendChild(el("span", timeline.getAttribute("data-text-by") + " " + event.actor, { class: "timeline-actor" }));
@@ -72,9 +89,7 @@
 
   function showOrder(order) {
     setStatus(root.querySelector("[data-order-status]"), order);
-    root.querySelectorAll("[data-show-when]").forEach(function (form) {
-      form.hidden = form.getAttribute("data-show-when").split(" ").indexOf(order.status) < 0;
-    });
+    showWhen(root, order.status);
   }
 
   function orderResync(message) {
@@ -110,6 +125,13 @@
         var status = el("span", "", { class: "order-status", "data-order-status": "" });
         setStatus(status, order);
         cell.appendChild(status);
+        if (order.pay_by && order.status === "pending") {
+          var payBy = el("small", table.getAttribute("data-text-pay-by") + " ",
+                         { class: "pay-by", "data-show-when": "pending" });
+          payBy.appendChild(el("time", formatDate(order.pay_by, true), { datetime: order.pay_by }));
+          cell.appendChild(document.createTextNode(" "));
+          cell.appendChild(payBy);
+        }
       } else if (col === "total") {
         cell.className = "num";
         cell.textContent = formatMoney(order.total, order.currency);
@@ -126,6 +148,7 @@
       // Two quick changes are pushed from two requests and may arrive swapped: keep the newest.
       if ((order.seq || 0) < (parseInt(row.getAttribute("data-seq") || "0", 10) || 0)) return;
       row.setAttribute("data-seq", String(order.seq || 0));
+      showWhen(row, order.status);
       return setStatus(row.querySelector("[data-order-status]"), order);
     }
     var filter = root.getAttribute("data-status-filter");
@@ -189,7 +212,7 @@
 
   // One date format on the page: the server's (no JavaScript) would differ from the pushed rows'.
   root.querySelectorAll("time[datetime]").forEach(function (node) {
-    node.textContent = formatDate(node.getAttribute("datetime"));
+    node.textContent = formatDate(node.getAttribute("datetime"), node.getAttribute("data-format") === "time");
   });
   window.addEventListener("pagehide", function () {
     stopped = true;
