@@ -66,6 +66,26 @@ def test_missing_setting_is_named_at_startup(variable: str, message: str) -> Non
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "ORDER_PAYMENT_WINDOW_MINUTES='0' is out of range: it must be at least 1 and at most 10080."),
+        ("10081", "ORDER_PAYMENT_WINDOW_MINUTES='10081' is out of range"),
+        ("half an hour", "ORDER_PAYMENT_WINDOW_MINUTES='half an hour' is not an integer."),
+    ],
+)
+def test_a_bad_payment_window_is_refused_at_startup(value: str, message: str) -> None:
+    result = manage("check", ORDER_PAYMENT_WINDOW_MINUTES=value)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_payment_window_comes_from_the_environment() -> None:
+    shown = "from django.conf import settings; print(settings.ORDER_PAYMENT_WINDOW_MINUTES)"
+    assert manage("shell", "-c", shown).stdout.strip().splitlines()[-1] == "30"
+    assert manage("shell", "-c", shown, ORDER_PAYMENT_WINDOW_MINUTES="10080").stdout.strip().splitlines()[-1] == "10080"
+
+
 def test_short_secret_key_is_refused() -> None:
     result = manage("check", DJANGO_SECRET_KEY="too-short")
     assert result.returncode != 0

@@ -8,11 +8,13 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from accounts.models import User
 from orders import admin as admin_module
 from orders.models import Order, OrderStatus, ShippingAddress
-from orders.services import CartLine, IllegalTransition, order_place, order_status_change
+from orders.services import CartLine, IllegalTransition, order_place, order_status_change, orders_expire_overdue
 from orders.tests.conftest import place
 from shop.models import Product
 
@@ -157,3 +159,26 @@ def test_a_refusal_at_save_time_shows_the_error(
     assert (response.status_code, response["Location"]) == (302, change_url(order))
     assert messages_of(response) == [("error", f"Order {order.number} is Cancelled; it cannot become Paid.")]
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PENDING
+
+
+def test_pending_orders_show_their_deadline_and_expiries_their_reason(
+    admin_client: Client, people: SimpleNamespace, goods: SimpleNamespace
+) -> None:
+    pending = Order.objects.get(pk=place(people.ana, (goods.mug.pk, 1)).pk)
+    paid = order_status_change(order=place(people.bob, (goods.mug.pk, 1)), to=OrderStatus.PAID, actor=people.staff)
+    expired = place(people.bob, (goods.mug.pk, 1))
+    Order.objects.filter(pk=expired.pk).update(pay_by=timezone.now())
+    orders_expire_overdue()
+
+    page = admin_client.get(CHANGELIST)
+    assert "column-pay_by_column" in page.text
+    rows = {
+        order.number: row for order in (pending, paid, expired) for row in page.text.split("<tr") if order.number in row
+    }
+    deadline = date_format(localtime(pending.pay_by), "DATETIME_FORMAT")
+    assert f'<td class="field-pay_by_column">{deadline}</td>' in rows[pending.number]
+    for number in (paid.number, expired.number):
+        assert '<td class="field-pay_by_column">—</td>' in rows[number]
+
+    change = admin_client.get(change_url(expired)).text
+    assert "<td>Pending payment</td><td>Cancelled: payment not received in time</td><td>system</td>" in change

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django.utils.html import escape
 
-from orders import cart, views
+from orders import cart, services, views
 from orders.models import Order, OrderStatus
 from orders.services import MAX_LINES, MAX_QUANTITY
 from orders.tests.conftest import place
@@ -351,3 +353,56 @@ def test_order_pages_speak_spanish(client: Client, people: SimpleNamespace, good
     assert "Pagar ahora" in page.text
     assert "Carrito (0)" in page.text
     assert '"pending": "Pendiente de pago"' in page.text  # the labels live.js names timeline entries with
+
+
+# --- The payment window -----------------------------------------------------------
+
+
+def pay_by_shown(html: str) -> str:
+    match = re.search(r'<time datetime="([^"]+)" data-format="time">', html)
+    assert match, "no Pay by time"
+    return match.group(1)
+
+
+def test_pending_orders_show_pay_by_on_the_page_the_list_and_the_dashboard(
+    client: Client, people: SimpleNamespace, goods
+) -> None:
+    order = Order.objects.get(pk=place(people.ana, (goods.mug.pk, 1)).pk)
+    client.force_login(people.ana)
+    for url in (f"/orders/{order.number}/", "/orders/"):
+        page = client.get(url)
+        assert "Pay by" in page.text
+        assert datetime.fromisoformat(pay_by_shown(page.text)) == order.pay_by
+        assert f">{order.pay_by:%H:%M}</time>" in page.text  # HH:MM in UTC, until live.js shows local time
+    client.force_login(people.staff)
+    assert datetime.fromisoformat(pay_by_shown(client.get("/staff/orders/").text)) == order.pay_by
+
+    services.order_pay(order=order, actor=people.ana)
+    client.force_login(people.ana)
+    for url in (f"/orders/{order.number}/", "/orders/"):
+        assert 'data-format="time"' not in client.get(url).text  # paid: no deadline shown
+
+
+def test_paying_after_the_deadline_shows_why_and_the_cancelled_order(
+    client: Client, people: SimpleNamespace, goods
+) -> None:
+    order = place(people.ana, (goods.teapot.pk, 2))
+    Order.objects.filter(pk=order.pk).update(pay_by=timezone.now() - timedelta(seconds=1))
+    client.force_login(people.ana)
+
+    late = client.post(f"/orders/{order.number}/pay/")
+
+    assert late.status_code == 409
+    assert escape(str(services.PAYMENT_EXPIRED) % {"number": order.number}) in late.text
+    assert status_shown(late.text) == "cancelled"
+    assert "Pending payment → <strong>Cancelled</strong>: " in late.text
+    assert '<span class="timeline-reason">payment not received in time</span>' in late.text
+    assert "by system" in late.text
+    assert stock(goods.teapot) == 5
+
+    spanish = client.get(f"/orders/{order.number}/", HTTP_ACCEPT_LANGUAGE="es")
+    assert '<span class="timeline-reason">pago no recibido a tiempo</span>' in spanish.text
+    assert '"payment_expired": "pago no recibido a tiempo"' in spanish.text  # for live.js
+    late_es = client.post(f"/orders/{order.number}/pay/", HTTP_ACCEPT_LANGUAGE="es")
+    assert late_es.status_code == 409
+    assert "Cancelado" in late_es.text
