@@ -6,6 +6,7 @@ Real MongoDB over the wire and the real Redis channel layer, as the rest of orde
 from __future__ import annotations
 
 import asyncio
+import importlib
 import io
 import threading
 from datetime import timedelta
@@ -13,6 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.apps import apps
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -231,3 +233,17 @@ async def test_the_app_expires_orders_in_its_upkeep_loop(people, goods, settings
         await asyncio.wait_for(app, 10)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert await sync_to_async(stock)(goods.teapot) == 5
+
+
+def test_the_migration_gives_pending_orders_from_before_a_deadline(people, goods, settings) -> None:
+    migration = importlib.import_module("orders.migrations.0002_order_pay_by")
+    settings.ORDER_PAYMENT_WINDOW_MINUTES = 10
+    pending, paid = place(people.ana, (goods.mug.pk, 1)), place(people.ana, (goods.mug.pk, 1))
+    services.order_pay(order=paid, actor=people.ana)
+    Order.objects.filter(pk__in=[pending.pk, paid.pk]).update(pay_by=None)
+
+    migration.set_deadlines_of_pending_orders(apps, None)
+
+    stored = Order.objects.get(pk=pending.pk)
+    assert stored.pay_by == stored.created_at + timedelta(minutes=10)
+    assert Order.objects.get(pk=paid.pk).pay_by is None
