@@ -156,12 +156,18 @@ def test_shopper_buys_admin_ships_and_open_pages_update_live(
         watch = SocketWatch(shopper)
         number = _place_order(shopper)
 
-        # The dashboard shows the new order, then its payment, without reloading.
+        # The dashboard shows the new order with its payment deadline, then its payment, without reloading.
         row = staff.locator(f'tr:has(a:text-is("{number}"))')
         expect(row.locator("[data-order-status]")).to_have_text("Pending payment")
         expect(row.get_by_role("link", name=number)).to_have_attribute("href", f"/orders/{number}/")
+        deadline = shopper.locator(".order-facts time[data-format=time]")
+        expect(deadline).to_be_visible()
+        expect(deadline).to_have_text(re.compile(r"\d{1,2}:\d{2}"))  # in the browser's time zone and language
+        expect(row.locator(".pay-by time")).to_have_attribute("datetime", deadline.get_attribute("datetime") or "")
         _pay(shopper)
         expect(row.locator("[data-order-status]")).to_have_text("Paid")
+        expect(row.locator(".pay-by")).to_be_hidden()  # paid: no deadline any more
+        expect(deadline).to_be_hidden()
         assert_not_reloaded(staff)
 
         # The shopper keeps the order page open; the admin ships the order from Django admin.
