@@ -21,6 +21,10 @@ ERROR_DATABASE_UNAVAILABLE = _(
     "Nothing was lost: please try again in a minute."
 )
 CODE_DATABASE_UNAVAILABLE = "database_unavailable"
+ERROR_SERVER = _(
+    "Something went wrong on our side and the request was not completed. The error was logged; please try again."
+)
+CODE_SERVER_ERROR = "server_error"
 RETRY_AFTER_SECONDS = 30
 
 
@@ -52,11 +56,13 @@ def database_unavailable_response(request: HttpRequest) -> HttpResponse:
 
 
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
-    """``handler500``: a 503 when the failure was MongoDB being unreachable, else Django's 500 page.
+    """``handler500``: a 503 when the failure was MongoDB being unreachable, else a 500 (JSON under /api/).
 
     Django calls it while handling the exception, so ``sys.exc_info()`` still holds it; this
     covers exceptions from views, DRF and middleware (the session and user loads) alike.
     """
     if database_unreachable(sys.exc_info()[1]):
         return database_unavailable_response(request)
+    if request.path.startswith("/api/"):  # API clients parse JSON, as for every other API error
+        return JsonResponse({"detail": str(ERROR_SERVER), "code": CODE_SERVER_ERROR}, status=500)
     return django_server_error(request, template_name=template_name)

@@ -11,7 +11,9 @@ import argparse
 import asyncio
 import signal
 import sys
+import traceback
 from pathlib import Path
+from typing import Any
 
 from devstack import mongoeco_compat
 
@@ -29,11 +31,34 @@ def build_engine(engine: str, path: str | None):
     return SQLiteEngine(path)
 
 
+def log_internal_errors(server_class: type) -> None:
+    """Print the traceback of any command that failed inside mongoeco itself.
+
+    mongoeco answers every exception with an error reply (``ok: 0``), so a bug in the server
+    (a RuntimeError, say) reaches the app as an ordinary ``OperationFailure`` and its cause is
+    lost. Errors mongoeco raises on purpose (``MongoEcoError``: duplicate keys, bad operators)
+    are the client's business and stay quiet.
+    """
+    from mongoeco.errors import MongoEcoError
+
+    answer_failure = server_class._wire_failure  # private: mongoeco is pinned exactly
+
+    def _wire_failure(self: Any, error: BaseException, header: Any, state: Any) -> Any:
+        if not isinstance(error, MongoEcoError):
+            print(f"mongoeco internal error: {error!r}", file=sys.stderr)
+            traceback.print_exception(error, file=sys.stderr)
+            sys.stderr.flush()
+        return answer_failure(self, error, header, state)
+
+    server_class._wire_failure = _wire_failure
+
+
 async def serve(*, host: str, port: int, engine: str, path: str | None, skip_fixes: tuple[str, ...] = ()) -> None:
     """Serve until SIGTERM or SIGINT."""
     from mongoeco.wire import AsyncMongoEcoProxyServer
 
     mongoeco_compat.apply(skip=skip_fixes)
+    log_internal_errors(AsyncMongoEcoProxyServer)
     server = AsyncMongoEcoProxyServer(engine=build_engine(engine, path), host=host, port=port)
     address = await server.start()
     stop = asyncio.Event()

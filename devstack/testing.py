@@ -119,9 +119,15 @@ def running_stack(env: dict[str, str], log_path: Path, *, timeout: float = 120.0
             time.sleep(0.2)
         yield stack
     finally:
+        # SIGTERM: the launcher stops the app before Redis and MongoDB (last started first),
+        # so the app's shutdown does not log errors about servers that are already gone.
         if process.poll() is None:
-            process.kill()
-            process.wait(10)
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
 
 
 # --- MongoDB, Redis and the app as separate processes (fault tests, load) -----------------

@@ -16,7 +16,7 @@ from django.utils import translation
 from django.utils.html import escape
 from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure, ServerSelectionTimeoutError
 
-from config.outages import ERROR_DATABASE_UNAVAILABLE, database_unreachable, server_error
+from config.outages import ERROR_DATABASE_UNAVAILABLE, ERROR_SERVER, database_unreachable, server_error
 
 
 def wrapped(cause: Exception) -> DatabaseError:
@@ -43,12 +43,12 @@ def test_only_an_unreachable_server_counts_as_an_outage(error: BaseException | N
     assert database_unreachable(error) is unreachable
 
 
-def answer(path: str, error: DatabaseError, language: str = "en"):
+def answer(path: str, error: Exception, language: str = "en"):
     request = RequestFactory().get(path)
     with translation.override(language):
         try:
             raise error
-        except DatabaseError:
+        except Exception:  # noqa: BLE001 - handler500 runs inside any exception's handling
             return server_error(request)
 
 
@@ -83,6 +83,13 @@ def test_the_api_gets_503_json() -> None:
 
 
 def test_other_errors_stay_500() -> None:
-    response = answer("/api/orders/", wrapped(OperationFailure("unknown operator")))
+    response = answer("/c/toys/", wrapped(OperationFailure("unknown operator")))
     assert response.status_code == 500
     assert "Something went wrong" in response.content.decode()
+
+
+def test_other_api_errors_are_500_json() -> None:
+    response = answer("/api/orders/", ValueError("a bug"))
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"detail": str(ERROR_SERVER), "code": "server_error"}

@@ -1,0 +1,46 @@
+"""devstack.mongo_server: what the embedded MongoDB server prints about its own failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mongoeco.errors import DuplicateKeyError
+
+from devstack.mongo_server import log_internal_errors
+
+
+def patched_server() -> Any:
+    """A stand-in for mongoeco's proxy server class, patched: it records the failures it answers."""
+
+    class Server:
+        def __init__(self) -> None:
+            self.answered: list[BaseException] = []
+
+        def _wire_failure(self, error: BaseException, header: Any, state: Any) -> str:
+            self.answered.append(error)
+            return "error reply"
+
+    log_internal_errors(Server)
+    return Server()
+
+
+def test_a_bug_inside_the_server_is_printed_with_its_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    server = patched_server()
+    with pytest.raises(TypeError) as raised:
+        {}.update(x for x in [1])  # a TypeError raised inside the "server"
+    bug = raised.value
+    assert server._wire_failure(bug, None, None) == "error reply"
+    printed = capsys.readouterr().err
+    assert "mongoeco internal error: TypeError" in printed
+    assert "Traceback (most recent call last)" in printed
+    assert "test_a_bug_inside_the_server" in printed  # the frame where it was raised
+    assert server.answered == [bug]  # the client still gets mongoeco's error reply
+
+
+def test_errors_raised_on_purpose_stay_quiet(capsys: pytest.CaptureFixture[str]) -> None:
+    server = patched_server()
+    duplicate = DuplicateKeyError("E11000 duplicate key")
+    assert server._wire_failure(duplicate, None, None) == "error reply"
+    assert capsys.readouterr().err == ""
+    assert server.answered == [duplicate]
