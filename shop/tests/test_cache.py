@@ -76,7 +76,7 @@ def test_a_lost_version_key_never_resurrects_old_answers() -> None:
     assert cache.cached("demo", key="k", build=lambda: dict(value)) == {"v": 2}
 
 
-def test_stampede_on_a_missing_key_rebuilds_it_once() -> None:
+def test_stampede_on_a_missing_key_rebuilds_it_once(patient_stampede: None) -> None:
     builds = []
     lock = threading.Lock()
 

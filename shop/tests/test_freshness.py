@@ -79,7 +79,7 @@ def test_redis_down_still_serves_pages_and_api(client: Client, catalog: SimpleNa
         assert "Linen tee" in client.get("/c/t-shirts/").content.decode()
 
 
-def test_fifty_concurrent_requests_on_an_expired_listing_rebuild_it_once(catalog, settings) -> None:
+def test_fifty_concurrent_requests_on_an_expired_listing_rebuild_it_once(catalog, settings, patient_stampede) -> None:
     settings.CACHE_TTL_SECONDS = 1
     query = ProductQuery(category="clothing", sort="price")
     product_list(query)

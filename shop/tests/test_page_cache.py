@@ -160,13 +160,17 @@ def test_error_pages_are_not_stored(client: Client, catalog: SimpleNamespace) ->
             assert response.templates != [], f"{url} was answered from the page cache"
 
 
-def test_fifty_concurrent_anonymous_requests_render_a_missing_page_once(catalog: SimpleNamespace) -> None:
+def test_fifty_concurrent_anonymous_requests_render_a_missing_page_once(
+    catalog: SimpleNamespace, patient_stampede: None
+) -> None:
     bodies = all_at_once(50, lambda: Client().get("/c/clothing/?sort=price").content)
     assert len(bodies) == 50
     assert len(set(bodies)) == 1
     assert b"Wool jumper" in bodies[0]
     stats = counters()[PAGES]
-    assert (stats["lookup"], stats["miss"], stats["rebuild"]) == (50, 50, 1)
+    # A thread the scheduler starts after the page is stored counts a hit instead of a miss.
+    assert (stats["lookup"], stats["rebuild"]) == (50, 1)
+    assert stats["miss"] >= 2
 
 
 def test_staff_see_the_page_counters(client: Client, admin_client: Client, catalog: SimpleNamespace) -> None:
