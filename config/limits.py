@@ -25,6 +25,8 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from config.errors import is_api_path
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -33,7 +35,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOO_LARGE_SCOPE_KEY = "tienda.body_too_large"
 ERROR_BODY_TOO_LARGE = _("The request is too large: send at most %(limit)s.")
-API_PREFIX = "/api/"
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -116,7 +117,7 @@ class BodyTooLargeMiddleware:
         if not getattr(request, "scope", {}).get(TOO_LARGE_SCOPE_KEY):
             return self.get_response(request)
         message = ERROR_BODY_TOO_LARGE % {"limit": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
-        if request.path.startswith(API_PREFIX):
+        if is_api_path(request.path):
             response: HttpResponse = JsonResponse({"detail": message, "code": "request_too_large"}, status=413)
         else:
             response = render(request, "413.html", {"message": message}, status=413)

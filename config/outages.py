@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.defaults import server_error as django_server_error
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from config.errors import is_api_path
+
 ERROR_DATABASE_UNAVAILABLE = _(
     "The shop's database is not answering right now, so this request could not be completed. "
     "Nothing was lost: please try again in a minute."
@@ -41,7 +43,7 @@ def database_unreachable(error: BaseException | None) -> bool:
 
 def database_unavailable_response(request: HttpRequest) -> HttpResponse:
     """503 for a request MongoDB could not serve: JSON under /api/, a page elsewhere."""
-    if request.path.startswith("/api/"):
+    if is_api_path(request.path):
         response: HttpResponse = JsonResponse(
             {"detail": str(ERROR_DATABASE_UNAVAILABLE), "code": CODE_DATABASE_UNAVAILABLE}, status=503
         )
@@ -63,6 +65,6 @@ def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpR
     """
     if database_unreachable(sys.exc_info()[1]):
         return database_unavailable_response(request)
-    if request.path.startswith("/api/"):  # API clients parse JSON, as for every other API error
+    if is_api_path(request.path):  # API clients parse JSON, as for every other API error
         return JsonResponse({"detail": str(ERROR_SERVER), "code": CODE_SERVER_ERROR}, status=500)
     return django_server_error(request, template_name=template_name)

@@ -11,6 +11,8 @@ from shop import views as shop_views
 
 # A MongoDB outage answers 503 (page or JSON), not 500 (config/outages.py).
 handler500 = "config.outages.server_error"
+# Unknown paths under /api/ answer JSON, like every other API error (config/errors.py).
+handler404 = "config.errors.page_not_found"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
