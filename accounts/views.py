@@ -1,7 +1,7 @@
 """Site account pages: sign-up, log in and out, profile, password change and reset.
 
 Thin views over Django's auth views, accounts.forms, accounts.signup (the write) and
-accounts.ratelimit (login and reset throttling). Logging in always goes through
+accounts.ratelimit (login, reset and sign-up throttling). Logging in always goes through
 ``django.contrib.auth.login``, so ``user_logged_in`` fires for every site session.
 """
 
@@ -34,6 +34,11 @@ LOGIN_LOCKED_OUT = ngettext_lazy(
     "Too many failed attempts. Try again in %(minutes)d minutes.",
     "minutes",
 )
+SIGNUP_LOCKED_OUT = ngettext_lazy(
+    "Too many accounts were created from your network. Try again in %(minutes)d minute.",
+    "Too many accounts were created from your network. Try again in %(minutes)d minutes.",
+    "minutes",
+)
 RESET_LOCKED_OUT = ngettext_lazy(
     "Too many password reset requests. Try again in %(minutes)d minute.",
     "Too many password reset requests. Try again in %(minutes)d minutes.",
@@ -59,15 +64,32 @@ def _too_many(seconds: int, message: Any) -> dict[str, Any]:
     return {"locked_out": message % {"minutes": ratelimit.minutes_to_wait(seconds)}}
 
 
+def _refused(response: HttpResponse, seconds: int) -> HttpResponse:
+    """``response`` (rendered with status 429) with the ``Retry-After`` it owes the client."""
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 @sensitive_post_parameters("password1", "password2")
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
-    """Create an account, log it in, and go to ``next`` (same site only) or the profile."""
+    """Create an account, log it in, and go to ``next`` (same site only) or the profile.
+
+    At most ``SIGNUPS_PER_IP`` accounts per client address and window: over it, 429 before the
+    form is even validated (no password hashing for a script that is already over).
+    """
     if request.user.is_authenticated:
         return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
+    ip = ratelimit.client_ip(request)
+    wait = ratelimit.signup_retry_after(ip=ip) if request.method == "POST" else 0
+    if wait:
+        return _signup_refused(request, wait)
     form = SignupForm(request.POST) if request.method == "POST" else SignupForm()
     if form.is_bound and form.is_valid():
+        wait = ratelimit.signup_take(ip=ip)  # atomic: parallel sign-ups cannot all slip under the limit
+        if wait:
+            return _signup_refused(request, wait)
         try:
             user = user_signup(
                 email=form.cleaned_data["email"],
@@ -81,6 +103,13 @@ def signup(request: HttpRequest) -> HttpResponse:
             return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
     context = {"form": form, "next": _safe_next(request), "email_taken": form.has_error("email", EMAIL_TAKEN_CODE)}
     return render(request, "accounts/signup.html", context)
+
+
+def _signup_refused(request: HttpRequest, wait: int) -> HttpResponse:
+    """The sign-up page, 429, saying how long to wait; the form keeps what was typed but passwords."""
+    form = SignupForm(initial={"email": request.POST.get("email", ""), "full_name": request.POST.get("full_name", "")})
+    context = {"form": form, "next": _safe_next(request), **_too_many(wait, SIGNUP_LOCKED_OUT)}
+    return _refused(render(request, "accounts/signup.html", context, status=429), wait)
 
 
 class SiteLoginView(auth_views.LoginView):
@@ -98,9 +127,7 @@ class SiteLoginView(auth_views.LoginView):
             # The form is unbound so rendering it cannot run authenticate() either.
             form = self.form_class(request, initial={"username": email})
             context = self.get_context_data(form=form, **_too_many(wait, LOGIN_LOCKED_OUT))
-            response = self.render_to_response(context, status=429)
-            response["Retry-After"] = str(wait)
-            return response
+            return _refused(self.render_to_response(context, status=429), wait)
         return super().post(request, *args, **kwargs)
 
     def form_valid(self, form: EmailLoginForm) -> HttpResponse:
@@ -169,11 +196,8 @@ class SitePasswordResetView(auth_views.PasswordResetView):
         wait = ratelimit.password_reset_retry_after(ip=ip)
         if wait:
             form = self.form_class(initial={"email": request.POST.get("email", "")})
-            response = self.render_to_response(
-                self.get_context_data(form=form, **_too_many(wait, RESET_LOCKED_OUT)), status=429
-            )
-            response["Retry-After"] = str(wait)
-            return response
+            context = self.get_context_data(form=form, **_too_many(wait, RESET_LOCKED_OUT))
+            return _refused(self.render_to_response(context, status=429), wait)
         # Every request counts, mailed or not, so the limit itself reveals nothing about addresses.
         ratelimit.password_reset_request_record(ip=ip)
         return super().post(request, *args, **kwargs)

@@ -430,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         env = stack_env(
             Path(tmp) / "var", DJANGO_DEBUG="0", DEMO_CATALOG_SIZE=str(args.catalog_size), DEMO_PASSWORD=PASSWORD,
             API_TOKEN_RATE="100000/minute", JWT_ACCESS_MINUTES="240", DJANGO_LOG_LEVEL="WARNING",  # noqa: S106
+            SIGNUPS_PER_IP="100000",  # every shopper signs up from 127.0.0.1
         )  # fmt: skip
         print(f"==> Starting a fresh launcher (python -m devstack run) on 127.0.0.1:{env['PORT']}", flush=True)
         try:

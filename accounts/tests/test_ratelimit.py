@@ -1,10 +1,11 @@
-"""Login and password-reset throttling (accounts/ratelimit.py) against the real Redis."""
+"""Login, password-reset and sign-up throttling (accounts/ratelimit.py) against the real Redis."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
@@ -202,3 +203,89 @@ def test_api_token_success_clears_the_accounts_failures(shopper: User) -> None:
     body = {"email": "ana@example.com", "password": PASSWORD}
     assert client.post("/api/auth/token/", body, content_type="application/json").status_code == 200
     assert get_redis_connection("default").get(ratelimit.login_account_key("ana@example.com")) is None
+
+
+# --- Sign-ups: at most SIGNUPS_PER_IP accounts per client address and window ---
+
+SIGNUP_REFUSED_EN = "Too many accounts were created from your network. Try again in 60 minutes."
+SIGNUP_REFUSED_ES = "Se han creado demasiadas cuentas desde tu red. Vuelve a intentarlo dentro de 60 minutos."
+
+
+def signup(number: int, ip: str = "10.0.0.9", language: str = "en", **fields: str) -> HttpResponse:
+    """A fresh visitor (its own session) signing up as ``new<number>@example.com`` from ``ip``."""
+    body = {"email": f"new{number}@example.com", "full_name": "New", "password1": PASSWORD, "password2": PASSWORD}
+    return Client().post("/account/signup/", {**body, **fields}, REMOTE_ADDR=ip, HTTP_ACCEPT_LANGUAGE=language)
+
+
+def test_signup_limit_defaults_and_key_name() -> None:
+    assert settings.SIGNUPS_PER_IP == 5
+    assert settings.SIGNUP_WINDOW_SECONDS == 60 * 60
+    assert ratelimit.signup_ip_key("10.0.0.9") == "rl:signup:ip:10.0.0.9"
+
+
+def test_the_sixth_signup_from_one_address_in_an_hour_is_refused_with_429() -> None:
+    for number in range(5):
+        assert signup(number).status_code == 302
+
+    refused = signup(5)
+    spanish = signup(6, language="es")
+
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60 * 60
+    assert SIGNUP_REFUSED_EN in refused.text
+    assert 'value="new5@example.com"' in refused.text  # what was typed stays, passwords do not
+    assert PASSWORD not in refused.text
+    assert spanish.status_code == 429
+    assert SIGNUP_REFUSED_ES in spanish.text
+    assert not User.objects.filter(email__in=["new5@example.com", "new6@example.com"]).exists()
+    redis_db = get_redis_connection("default")
+    key = ratelimit.signup_ip_key("10.0.0.9")
+    assert int(redis_db.get(key)) == 5  # refusals are not counted
+    assert 0 < redis_db.ttl(key) <= 60 * 60
+    assert signup(7, ip="10.0.0.10").status_code == 302  # another address is not affected
+
+
+def test_forms_sent_back_with_errors_do_not_count(settings) -> None:
+    settings.SIGNUPS_PER_IP = 1
+    for number in range(3):
+        assert signup(number, password2="something-else-42").status_code == 200
+
+    assert signup(9).status_code == 302
+    assert signup(10).status_code == 429
+
+
+def test_the_window_and_limit_come_from_settings(settings) -> None:
+    settings.SIGNUPS_PER_IP = 2
+    settings.SIGNUP_WINDOW_SECONDS = 120
+    assert signup(0).status_code == 302
+    assert signup(1).status_code == 302
+
+    refused = signup(2)
+
+    assert refused.status_code == 429
+    assert "Try again in 2 minutes." in refused.text
+    assert 0 < int(refused["Retry-After"]) <= 120
+
+
+def test_concurrent_signups_cannot_slip_past_the_limit(settings) -> None:
+    settings.SIGNUPS_PER_IP = 3
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(lambda number: signup(number).status_code, range(8)))
+
+    assert statuses == [302] * 3 + [429] * 5
+    assert User.objects.filter(email__startswith="new").count() == 3
+
+
+def test_signups_fail_open_when_redis_is_down_like_logins(settings, caplog: pytest.LogCaptureFixture) -> None:
+    # The documented choice (accounts/ratelimit.py, docs/security.md): an outage must not stop
+    # new customers at checkout; it removes the brake for as long as it lasts.
+    settings.SIGNUPS_PER_IP = 1
+    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    started = time.monotonic()
+    with override_settings(CACHES=dead), caplog.at_level(logging.WARNING, logger="accounts.ratelimit"):
+        statuses = [signup(number).status_code for number in range(3)]
+
+    assert statuses == [302, 302, 302]
+    assert User.objects.filter(email__startswith="new").count() == 3
+    assert "sign-up limit skipped (Redis unavailable, failing open)" in caplog.text
+    assert time.monotonic() - started < 5

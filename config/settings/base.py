@@ -126,7 +126,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# --- Accounts: site login throttling (accounts/ratelimit.py) -----------------------
+# --- Accounts: login, reset and sign-up throttling (accounts/ratelimit.py) ---------
 # Failed logins per account (e-mail typed) and per client IP; the window restarts at each
 # failure. At a limit the login page answers 429 without checking the password. The per-IP
 # limit also caps password-reset requests per client IP (mail bombing).
@@ -134,6 +134,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_IP = 20
 LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+# Accounts created per client IP; at the limit the sign-up page answers 429 until the window
+# (restarted at each sign-up) has passed. Raise it for load tests that sign up from one address.
+SIGNUPS_PER_IP = env_int("SIGNUPS_PER_IP", default=5)
+SIGNUP_WINDOW_SECONDS = env_int("SIGNUP_WINDOW_SECONDS", default=60 * 60)
 
 # --- HTTP -------------------------------------------------------------------------
 
