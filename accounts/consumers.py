@@ -10,11 +10,13 @@ from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from redis.exceptions import RedisError
 
 from accounts.realtime import (
     CLOSE_BLOCKED,
     CLOSE_TOO_MANY_MESSAGES,
+    CLOSE_TOO_MANY_SOCKETS,
     CLOSE_TRY_AGAIN_LATER,
     CLOSE_UNAUTHENTICATED,
     CREDENTIAL_ENDED_EVENT,
@@ -22,6 +24,7 @@ from accounts.realtime import (
     credential_group,
     user_group,
 )
+from accounts.socket_slots import socket_slot_claim, socket_slot_forget, socket_slot_release
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ logger = logging.getLogger(__name__)
 MESSAGES_PER_SECOND = 5
 MESSAGE_BURST = 20
 ERROR_TOO_MANY_MESSAGES = f"Too many messages: at most {MESSAGES_PER_SECOND} a second. Closing (4429)."
+# Also the close frame's reason, so it must stay under 123 bytes.
+ERROR_TOO_MANY_SOCKETS = "Too many open sockets for this account: at most %d. Close another page first (4429)."
 
 
 class TokenBucket:
@@ -56,13 +61,16 @@ class TokenBucket:
 class UserSocketConsumer(AsyncJsonWebsocketConsumer):
     """Refuses anonymous users and joins the user's group, so a ban closes the socket.
 
-    Every client message first passes a per-connection rate limit: over it, the client gets an
-    error message and the socket closes with 4429.
+    A user may hold ``WS_MAX_SOCKETS_PER_USER`` open sockets across every server process
+    (accounts/socket_slots.py); one more gets an error message and close 4429. Every client
+    message first passes a per-connection rate limit: over it, the client gets an error message
+    and the socket closes with 4429.
     """
 
     user_group_name: str | None = None
     credential_group_name: str | None = None
     accepted: bool = False
+    slot_user_id: object = None  # set while this socket holds one of its user's slots
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,6 +92,9 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
                 if not self.accepted:
                     await send({"type": "websocket.accept"})
                 await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN_LATER})
+        finally:
+            if self.slot_user_id is not None:  # however it ended, this process stops renewing its lease
+                socket_slot_forget(channel=self.channel_name)
 
     # Channel-layer events whose handlers never touch the database. Channels hops to a worker
     # thread (close_old_connections) before every handler; a push relayed to 1,000 sockets
@@ -98,7 +109,7 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
             await super().dispatch(message)
 
     async def connect(self) -> None:
-        """Accept authenticated users only, then join ``user.<id>``."""
+        """Accept authenticated users under their socket cap only, then join ``user.<id>``."""
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             # Accept, then close: a close before accepting reaches real clients as an HTTP 403 handshake
@@ -106,6 +117,13 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if not await socket_slot_claim(layer=self.channel_layer, user_id=user.pk, channel=self.channel_name):
+            message = ERROR_TOO_MANY_SOCKETS % settings.WS_MAX_SOCKETS_PER_USER
+            await self.accept()
+            await self.send_json({"type": "error", "message": message})
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS, reason=message)
+            return
+        self.slot_user_id = user.pk
         self.user_group_name = user_group(user.pk)
         await self.channel_layer.group_add(self.user_group_name, self.channel_name)
         self.credential_group_name = self._credential_group()
@@ -139,7 +157,9 @@ class UserSocketConsumer(AsyncJsonWebsocketConsumer):
         return credential_group(kind="site", key=session_key) if session_key else None
 
     async def disconnect(self, code: int) -> None:
-        """Leave the user's and the credential's groups."""
+        """Give back the socket's slot; leave the user's and the credential's groups."""
+        if self.slot_user_id is not None:
+            await socket_slot_release(layer=self.channel_layer, user_id=self.slot_user_id, channel=self.channel_name)
         for group in (self.user_group_name, self.credential_group_name):
             if group:
                 await self.channel_layer.group_discard(group, self.channel_name)

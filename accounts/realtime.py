@@ -12,6 +12,8 @@ CREDENTIAL_ENDED_EVENT = "credential.ended"
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BLOCKED = 4403
 CLOSE_TOO_MANY_MESSAGES = 4429
+# The same code for a socket over its user's cap (accounts/socket_slots.py): "too many", slow down.
+CLOSE_TOO_MANY_SOCKETS = 4429
 # RFC 6455's registry: "Try Again Later". Sent when Redis (the channel layer) fails under a socket.
 CLOSE_TRY_AGAIN_LATER = 1013
 

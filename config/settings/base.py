@@ -113,6 +113,12 @@ CHANNEL_LAYERS = {
     },
 }
 
+# Open WebSockets per user across every server process (accounts/socket_slots.py); 0 = no cap.
+# Each socket's slot is a lease its process renews every third of WS_SOCKET_LEASE_SECONDS, so the
+# sockets of a process that died uncleanly stop counting within one lease.
+WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", default=20)
+WS_SOCKET_LEASE_SECONDS = env_int("WS_SOCKET_LEASE_SECONDS", default=60)
+
 # --- Authentication ---------------------------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
