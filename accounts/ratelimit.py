@@ -18,8 +18,9 @@ Keys (this module is their only writer; README "Redis key schema"):
   with errors created nothing.
 
 Each counter is an INCR plus an EXPIRE of its window (``LOGIN_FAILURE_WINDOW_SECONDS``;
-``SIGNUP_WINDOW_SECONDS`` for sign-ups) in one pipeline, so every key has a TTL and the window
-restarts at each counted attempt: a lockout lasts one window after the last counted attempt.
+``SIGNUP_WINDOW_SECONDS`` for sign-ups, in one Lua script that also compares with the limit), so
+every key has a TTL and the window restarts at each counted attempt: a lockout lasts one window
+after the last counted attempt.
 Attempts refused during a lockout are not counted (and their password is never checked), so
 waiting out the window always works.
 
@@ -108,13 +109,13 @@ def _retry_after(limits: dict[str, int], *, window: int | None = None) -> int:
     return wait
 
 
-def _count(keys: list[str], *, window: int | None = None) -> None:
-    """Add one to each counter and (re)start its window (default: the login failure window)."""
+def _count(keys: list[str]) -> None:
+    """Add one to each counter and (re)start its window."""
     try:
         pipe = _redis().pipeline(transaction=True)
         for key in keys:
             pipe.incr(key)
-            pipe.expire(key, window or _window())
+            pipe.expire(key, _window())
         pipe.execute()
     except RedisError as error:
         logger.warning("rate limit counter not updated (Redis unavailable, failing open): %s", error)
