@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import traceback
@@ -18,7 +19,8 @@ from typing import Any
 from devstack import mongoeco_compat
 
 READY_MARKER = "READY"
-SQLITE_WORKERS = 1
+# MONGOECO_SQLITE_WORKERS overrides it, to study the race (devstack/tests/test_mongo_server.py).
+SQLITE_WORKERS = int(os.environ.get("MONGOECO_SQLITE_WORKERS", "1"))
 
 
 def build_engine(engine: str, path: str | None):
