@@ -452,13 +452,20 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(checks.values()) else 1
 
 
-def server_errors(log: str, *, limit: int = 3) -> str:
-    """The server's last few tracebacks, so a failed run says what broke, not only that it did."""
+def server_errors(log: str, *, limit: int = 3, warning_lines: int = 10) -> str:
+    """The server's last few tracebacks and warnings, so a failed run says what broke, not only that it did.
+
+    Warnings matter too: a checkout or cancellation that leaves its stock for settling logs one, no traceback.
+    """
+    warned = [line for line in log.splitlines() if re.search(r" (WARNING|ERROR|CRITICAL) ", line)]
+    shown_warnings = "\n".join(line[:500] for line in warned[-warning_lines:])
+    warnings = f"Server warnings ({len(warned)}, the last {warning_lines}):\n{shown_warnings}" if warned else ""
     blocks = log.split("Traceback (most recent call last):")[1:]
     if not blocks:
-        return "The server logged no traceback."
+        return "\n".join(filter(None, ["The server logged no traceback.", warnings]))
     shown = blocks[-limit:]
-    return "\n".join(f"Server traceback {i} of {len(blocks)}:{block[-3000:]}" for i, block in enumerate(shown, 1))
+    tracebacks = (f"Server traceback {i} of {len(blocks)}:{block[-3000:]}" for i, block in enumerate(shown, 1))
+    return "\n".join(filter(None, [*tracebacks, warnings]))
 
 
 def _cmdline(pid: int) -> bytes:

@@ -600,7 +600,7 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
         await shopper.login(args.password)
         listing = await http.get("/api/products/", params={"in_stock": 1, "page_size": 50})
         listing.raise_for_status()
-        products = [row["id"] for row in listing.json()["results"] if row.get("stock", 1) > 0]
+        products = [row["id"] for row in listing.json()["results"] if row["in_stock"]]
         if not products:
             raise BenchmarkError("no product in stock")
         driver: OrderDriver

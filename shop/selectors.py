@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from shop import cache
+from shop.availability import stock_left
 from shop.models import Category, Product
 
 # Namespaces (see shop/cache.py): lists and facets, the category tree, one per product, slug -> id,
@@ -96,8 +97,9 @@ def _card(product: Product, index: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "sku": product.sku,
         "price": f"{product.price:.2f}",
         "currency": product.currency,
-        "stock": product.stock,
+        # No exact count in a list: the badge it shows (shop/availability.py). The detail adds "stock".
         "in_stock": product.stock > 0,
+        "stock_left": stock_left(product.stock),
         "image": product.images[0] if product.images else "",
         "tags": list(product.tags),
         "attributes": dict(product.attributes),
@@ -115,6 +117,7 @@ def _detail(product: Product) -> dict[str, Any]:
         node = index.get(node["parent_id"]) if node["parent_id"] else None
     return {
         **_card(product, index),
+        "stock": product.stock,
         "description": product.description,
         "images": list(product.images),
         "updated_at": product.updated_at.isoformat(),

@@ -17,6 +17,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
+from shop.availability import LOW_STOCK_THRESHOLD
 from shop.models import Category, Product
 from shop.queries import MAX_ATTRIBUTE_VALUE_LENGTH
 from shop.selectors import ATTRIBUTE_NAME
@@ -121,8 +122,13 @@ class ProductCardOutputSerializer(serializers.Serializer):
     sku = serializers.CharField()
     price = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="A decimal string, like 19.90.")
     currency = serializers.CharField()
-    stock = serializers.IntegerField()
-    in_stock = serializers.BooleanField()
+    in_stock = serializers.BooleanField(help_text="At least one unit left.")
+    stock_left = serializers.IntegerField(
+        allow_null=True,
+        help_text=f"The units left when there are at most {LOW_STOCK_THRESHOLD} (0 when sold out), else null: "
+        "what the shop's “only N left” badge shows. List cards carry no exact count (a stock change that "
+        "leaves the badge alone does not refresh cached lists); the product's own endpoint has `stock`.",
+    )
     image = serializers.CharField(help_text="The first image, or an empty string.")
     tags = serializers.ListField(child=serializers.CharField())
     attributes = AttributesField()
@@ -134,6 +140,7 @@ class ProductCardOutputSerializer(serializers.Serializer):
 
 
 class ProductDetailOutputSerializer(ProductCardOutputSerializer):
+    stock = serializers.IntegerField(help_text="The exact number of units left, fresh after every change.")
     description = serializers.CharField()
     images = serializers.ListField(child=serializers.CharField())
     updated_at = serializers.DateTimeField()

@@ -12,8 +12,10 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
+from pymongo import ReturnDocument
 
 from shop import cache
+from shop.availability import stock_change_shows_in_lists
 from shop.models import Category, Product
 from shop.selectors import CATEGORIES, PRODUCTS, SLUGS, STOCK_LEDGER, product_namespace
 
@@ -236,43 +238,60 @@ def _stock_value(quantity: int) -> Int64:
     return Int64(quantity)
 
 
+def _stock_move(match: dict[str, Any], update: dict[str, Any]) -> bool:
+    """Apply one conditional stock update; invalidate what it changed. False when nothing matched.
+
+    The update hands back the stock it left, so the count before it is exact for this very update
+    however many run at once: each one sees its own step of the product's sequence of counts, and
+    the step that crosses a badge boundary is the one that bumps the lists (decision 0005).
+    """
+    after = _products().find_one_and_update(
+        match, update, projection={"_id": 0, "stock": 1}, return_document=ReturnDocument.AFTER
+    )
+    if after is None:
+        return False
+    new = int(after["stock"])
+    _stock_changed(match["_id"], old=new - int(update["$inc"]["stock"]), new=new)
+    return True
+
+
+def _stock_changed(product_id: ObjectId, *, old: int, new: int) -> None:
+    # The product's page and API answer show the exact count: always. Lists show a badge: only
+    # when it changes (shop/availability.py); this also drops the anonymous pages (shop/page_cache.py).
+    namespaces = [product_namespace(product_id)]
+    if stock_change_shows_in_lists(old=old, new=new):
+        namespaces.append(PRODUCTS)
+    cache.invalidate(*namespaces)
+
+
 def product_stock_take(*, product_id: ObjectId, quantity: int, key: str) -> bool:
     """Take ``quantity`` units if that many are left, once per ``key``; False when not enough stock."""
-    result = _products().update_one(
+    return _stock_move(
         {"_id": product_id, "stock": {"$gte": _stock_value(quantity)}, f"{STOCK_LEDGER}.key": {"$ne": key}},
         {
             "$inc": {"stock": _stock_value(-quantity)},
             "$push": {STOCK_LEDGER: {"key": key, "delta": _stock_value(-quantity), "at": timezone.now()}},
         },
     )
-    if result.modified_count:
-        _products_changed([product_id], slugs_changed=False)
-    return bool(result.modified_count)
 
 
 def product_stock_return(*, product_id: ObjectId, quantity: int, key: str) -> bool:
     """Put ``quantity`` units back, once per ``key``; False when ``key`` was already applied."""
-    result = _products().update_one(
+    return _stock_move(
         {"_id": product_id, f"{STOCK_LEDGER}.key": {"$ne": key}},
         {
             "$inc": {"stock": _stock_value(quantity)},
             "$push": {STOCK_LEDGER: {"key": key, "delta": _stock_value(quantity), "at": timezone.now()}},
         },
     )
-    if result.modified_count:
-        _products_changed([product_id], slugs_changed=False)
-    return bool(result.modified_count)
 
 
 def product_stock_undo(*, product_id: ObjectId, key: str, delta: int) -> bool:
     """Reverse the movement recorded under ``key`` (``delta`` as recorded) and drop the entry."""
-    result = _products().update_one(
+    return _stock_move(
         {"_id": product_id, STOCK_LEDGER: {"$elemMatch": {"key": key, "delta": _stock_value(delta)}}},
         {"$inc": {"stock": _stock_value(-delta)}, "$pull": {STOCK_LEDGER: {"key": key}}},
     )
-    if result.modified_count:
-        _products_changed([product_id], slugs_changed=False)
-    return bool(result.modified_count)
 
 
 def product_stock_confirm(*, product_ids: Iterable[ObjectId], key: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
-LOW_STOCK_THRESHOLD = 3
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
 # The translator decides where the symbol goes: "€12.50" in English, "12,50 €" in Spanish.
 PRICE_FORMAT = _("%(symbol)s%(amount)s")
@@ -48,7 +48,12 @@ def attribute_label(name: str) -> str:
 
 
 @register.inclusion_tag("shop/_stock.html")
-def stock_badge(stock: int) -> dict[str, Any]:
-    """The stock state: in stock, only N left (1 to 3), or out of stock."""
-    state = "out" if stock <= 0 else "low" if stock <= LOW_STOCK_THRESHOLD else "in"
-    return {"state": state, "stock": stock}
+def stock_badge(product: Mapping[str, Any]) -> dict[str, Any]:
+    """The stock state of a card or product: in stock, only N left (1 to 3), or out of stock.
+
+    Reads ``in_stock`` and ``stock_left`` (shop/availability.py), never the exact count, so a
+    list card and the product page show the same badge.
+    """
+    left = product["stock_left"]
+    state = "out" if not product["in_stock"] else "low" if left is not None else "in"
+    return {"state": state, "stock": left}

@@ -103,10 +103,14 @@ def test_list_filters_and_orders_like_the_pages(client: APIClient, shop_catalog:
         "count": 4, "page": 1, "pages": 1, "page_size": 24, "next": None, "previous": None,
     }  # fmt: skip
     assert [row["name"] for row in body["results"]] == ["Django handbook", "Green hoodie", "Blue tee", "Red tee"]
+    # Cards show the badge, not the count (stock 7, 3, 0, 5): the count is on the detail.
+    assert [(row["in_stock"], row["stock_left"]) for row in body["results"]] == [
+        (True, None), (True, 3), (False, 0), (True, None),
+    ]  # fmt: skip
     red = body["results"][-1]
     assert red == {
         "id": str(shop_catalog.red.pk), "name": "Red tee", "slug": "red-tee", "sku": "TS-RED", "price": "10.00",
-        "currency": "EUR", "stock": 5, "in_stock": True, "image": "/static/red.jpg", "tags": ["summer"],
+        "currency": "EUR", "in_stock": True, "stock_left": None, "image": "/static/red.jpg", "tags": ["summer"],
         "attributes": {"colour": "red", "size": "M"},
         "category": {"id": str(shop_catalog.shirts.pk), "name": "T-shirts", "slug": "t-shirts"},
         "created_at": red["created_at"],
@@ -187,6 +191,7 @@ def test_detail_by_id_and_slug(client: APIClient, shop_catalog: SimpleNamespace)
     assert (detail["name"], detail["price"], detail["images"], detail["description"]) == (
         "Red tee", "10.00", ["/static/red.jpg"], "",
     )  # fmt: skip
+    assert (detail["stock"], detail["in_stock"], detail["stock_left"]) == (5, True, None)
     assert detail["breadcrumbs"] == [{"name": "Clothing", "slug": "clothing"}, {"name": "T-shirts", "slug": "t-shirts"}]
     assert "is_active" not in detail
     assert client.get(f"{PRODUCTS}by-slug/red-tee/").json() == detail
