@@ -50,8 +50,18 @@ def log_internal_errors(server_class: type) -> None:
 
     answer_failure = server_class._wire_failure  # private: mongoeco is pinned exactly
 
+    def internal(error: BaseException | None) -> bool:
+        # mongoeco sometimes wraps a bug in its own OperationFailure: look down the chain too.
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            if not isinstance(error, MongoEcoError):
+                return True
+            error = error.__cause__ or error.__context__
+        return False
+
     def _wire_failure(self: Any, error: BaseException, header: Any, state: Any) -> Any:
-        if not isinstance(error, MongoEcoError):
+        if internal(error):
             print(f"mongoeco internal error: {error!r}", file=sys.stderr)
             traceback.print_exception(error, file=sys.stderr)
             sys.stderr.flush()

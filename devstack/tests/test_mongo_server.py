@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mongoeco.errors import DuplicateKeyError
+from mongoeco.errors import DuplicateKeyError, OperationFailure
 
 from devstack.mongo_server import log_internal_errors
 
@@ -36,6 +36,24 @@ def test_a_bug_inside_the_server_is_printed_with_its_traceback(capsys: pytest.Ca
     assert "Traceback (most recent call last)" in printed
     assert "test_a_bug_inside_the_server" in printed  # the frame where it was raised
     assert server.answered == [bug]  # the client still gets mongoeco's error reply
+
+
+def test_a_bug_wrapped_in_an_operation_failure_is_printed_too(capsys: pytest.CaptureFixture[str]) -> None:
+    def wrapped_bug() -> OperationFailure:
+        try:
+            {}.update(x for x in [1])
+        except TypeError as bug:
+            try:
+                raise OperationFailure(str(bug)) from bug
+            except OperationFailure as error:
+                return error
+        raise AssertionError("no bug raised")
+
+    server = patched_server()
+    server._wire_failure(wrapped_bug(), None, None)
+    printed = capsys.readouterr().err
+    assert "mongoeco internal error: OperationFailure" in printed
+    assert "TypeError" in printed
 
 
 def test_errors_raised_on_purpose_stay_quiet(capsys: pytest.CaptureFixture[str]) -> None:
