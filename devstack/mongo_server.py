@@ -32,9 +32,11 @@ def build_engine(engine: str, path: str | None):
         raise SystemExit("--path is required for the sqlite engine")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # One worker thread, so commands run one at a time as on the memory engine. With its default
-    # (cores + 4) workers, mongoeco 4.11's SQLite engine raced with itself under the load test:
-    # about one 40-s run in fifteen had a command fail with "dictionary changed size during
-    # iteration". One worker was no slower (docs/reliability.md, "The embedded MongoDB").
+    # (cores + 4) workers, mongoeco 4.11's SQLite engine races with itself: an update's
+    # _invalidate_collection_features_cache iterates a dict that a concurrent read is filling,
+    # and the command fails with "dictionary changed size during iteration" (a 500 or a stock
+    # ledger entry left for settling in about one 40-s load run in fifteen). One worker was no
+    # slower (docs/reliability.md, "What the load found").
     return SQLiteEngine(path, executor_workers=SQLITE_WORKERS)
 
 
