@@ -40,6 +40,16 @@ def _address_label(name: str) -> str:
     return capfirst(ShippingAddress._meta.get_field(name).verbose_name)
 
 
+def _address_field(name: str, *, autocomplete: str, required: bool = True) -> forms.CharField:
+    """A text field for ShippingAddress.<name>: the model's label and length, the browser's autofill."""
+    return forms.CharField(
+        label=_address_label(name),
+        max_length=_address_max_length(name),
+        required=required,
+        widget=forms.TextInput(attrs={"autocomplete": autocomplete}),
+    )
+
+
 class _ProductIdField(forms.CharField):
     def __init__(self) -> None:
         super().__init__(max_length=24, widget=forms.HiddenInput)
@@ -83,32 +93,11 @@ class CartRemoveForm(forms.Form):
 class ShippingAddressForm(forms.Form):
     """The fields of orders.models.ShippingAddress, with a select of the countries we ship to."""
 
-    full_name = forms.CharField(
-        label=_address_label("full_name"),
-        max_length=_address_max_length("full_name"),
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
-    line1 = forms.CharField(
-        label=_address_label("line1"),
-        max_length=_address_max_length("line1"),
-        widget=forms.TextInput(attrs={"autocomplete": "address-line1"}),
-    )
-    line2 = forms.CharField(
-        label=_address_label("line2"),
-        max_length=_address_max_length("line2"),
-        required=False,
-        widget=forms.TextInput(attrs={"autocomplete": "address-line2"}),
-    )
-    city = forms.CharField(
-        label=_address_label("city"),
-        max_length=_address_max_length("city"),
-        widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
-    )
-    postal_code = forms.CharField(
-        label=_address_label("postal_code"),
-        max_length=_address_max_length("postal_code"),
-        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
-    )
+    full_name = _address_field("full_name", autocomplete="name")
+    line1 = _address_field("line1", autocomplete="address-line1")
+    line2 = _address_field("line2", autocomplete="address-line2", required=False)
+    city = _address_field("city", autocomplete="address-level2")
+    postal_code = _address_field("postal_code", autocomplete="postal-code")
     country = forms.ChoiceField(
         label=_("Country"),
         choices=SHIPPING_COUNTRIES,
