@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup run test bench load lint format reset-data
+.PHONY: help setup run test bench load screenshots lint format reset-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ bench: ## catalog, auth and push benchmarks on a fresh server (5,000 products, ~
 
 load: ## set up, then a few minutes of mixed load on a fresh launcher and its invariants (LOAD_ARGS=...)
 	@bash scripts/setup.sh && exec $(PY) benchmarks/load.py $(LOAD_ARGS)
+
+screenshots: ## set up, then capture the README's screenshots from a running app into docs/screenshots/
+	@bash scripts/setup.sh && UPDATE_SCREENSHOTS=1 exec $(PY) -m devstack test tests/e2e/test_browser_journeys.py::test_readme_screenshots
 
 lint: ## ruff check and format check
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
