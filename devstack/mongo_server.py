@@ -35,8 +35,8 @@ def build_engine(engine: str, path: str | None):
     # (cores + 4) workers, mongoeco 4.11's SQLite engine races with itself: an update's
     # _invalidate_collection_features_cache iterates a dict that a concurrent read is filling,
     # and the command fails with "dictionary changed size during iteration" (a 500 or a stock
-    # ledger entry left for settling in about one 40-s load run in fifteen). One worker was no
-    # slower (docs/reliability.md, "What the load found").
+    # ledger entry left for settling in 2 of 46 short load runs). One worker was no slower
+    # (docs/reliability.md, "What the load found").
     return SQLiteEngine(path, executor_workers=SQLITE_WORKERS)
 
 

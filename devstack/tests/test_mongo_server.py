@@ -65,7 +65,7 @@ def test_errors_raised_on_purpose_stay_quiet(capsys: pytest.CaptureFixture[str])
 
 
 def test_the_sqlite_engine_runs_one_command_at_a_time(tmp_path) -> None:
-    # The race itself is too rare to provoke in a test (about one 40-s load run in fifteen);
+    # The race itself is too rare to provoke in a test (2 of 46 short load runs);
     # this pins the setting that avoids it.
     from devstack.mongo_server import build_engine
 
