@@ -431,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(tmp) / "var", DJANGO_DEBUG="0", DEMO_CATALOG_SIZE=str(args.catalog_size), DEMO_PASSWORD=PASSWORD,
             API_TOKEN_RATE="100000/minute", JWT_ACCESS_MINUTES="240", DJANGO_LOG_LEVEL="WARNING",  # noqa: S106
             SIGNUPS_PER_IP="100000",  # every shopper signs up from 127.0.0.1
+            MAX_PENDING_ORDERS_PER_USER="100000",  # a 409 here means sold out, as in the docs' tables
         )  # fmt: skip
         print(f"==> Starting a fresh launcher (python -m devstack run) on 127.0.0.1:{env['PORT']}", flush=True)
         try:

@@ -44,6 +44,7 @@ ORDER_ERROR_STATUS: dict[type[services.OrderError], int] = {
     services.OutOfStock: status.HTTP_409_CONFLICT,
     services.IllegalTransition: status.HTTP_409_CONFLICT,
     services.PaymentExpired: status.HTTP_409_CONFLICT,
+    services.TooManyPendingOrders: status.HTTP_409_CONFLICT,
 }
 
 
@@ -53,7 +54,8 @@ ORDER_ERROR_STATUS: dict[type[services.OrderError], int] = {
 class OrderErrorOutputSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="A message to show the customer.")
     code = serializers.CharField(
-        help_text="empty_cart, invalid_line, out_of_stock, illegal_transition, payment_expired, not_found..."
+        help_text="empty_cart, invalid_line, out_of_stock, too_many_pending_orders, illegal_transition, "
+        "payment_expired, not_found..."
     )
 
     class Meta:
@@ -307,7 +309,7 @@ class OrderCreateApi(APIView):
         operation_id="orders_create", tags=TAGS, summary="Place an order",
         description="Takes the stock of every line or none. Service refusals answer "
         '`{"detail", "code"}`: 400 `empty_cart` / `invalid_line` (e.g. a product no longer on sale), '
-        "409 `out_of_stock`.",
+        "409 `out_of_stock`, 409 `too_many_pending_orders` (MAX_PENDING_ORDERS_PER_USER unpaid orders already).",
         request=InputSerializer,
         responses={201: OutputSerializer, 400: INVALID_CART, 401: UNAUTHENTICATED, 409: CONFLICT},
     )  # fmt: skip

@@ -39,6 +39,11 @@ def orders_of_user(*, user: User, limit: int = RECENT_ORDERS) -> QuerySet[Order]
     return Order.objects.filter(user=user).order_by("-created_at")[:limit]
 
 
+def orders_pending_count(*, user: User) -> int:
+    """How many of the user's orders are waiting for payment (each holds its units)."""
+    return Order.objects.filter(user=user, status=OrderStatus.PENDING).count()
+
+
 def orders_recent(*, limit: int = RECENT_ORDERS, status: str | None = None) -> QuerySet[Order]:
     """The newest orders of every customer (staff dashboard)."""
     orders = Order.objects.all()

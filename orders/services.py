@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
 from orders import events, selectors, stock
@@ -64,11 +64,23 @@ class PaymentExpired(OrderError):
     code = "payment_expired"
 
 
+class TooManyPendingOrders(OrderError):
+    code = "too_many_pending_orders"
+
+
 PAYMENT_EXPIRED = gettext_lazy(
     "The time to pay for order %(number)s has run out: it is cancelled and its units are back on sale. "
     "Place a new order to buy them."
 )
 NO_LONGER_IN_STATUS = gettext_lazy("Order %(number)s is no longer %(expected)s.")
+
+
+def _too_many_pending(count: int) -> str:
+    return ngettext(
+        "You already have %(count)d order waiting for payment. Pay for or cancel it before placing another.",
+        "You already have %(count)d orders waiting for payment. Pay for or cancel one of them before placing another.",
+        count,
+    ) % {"count": count}
 
 
 @dataclass(frozen=True)
@@ -103,12 +115,19 @@ def _new_number() -> str:
 def order_place(*, user: User, lines: Sequence[CartLine], address: ShippingAddress) -> Order:
     """Create a pending order, taking stock product by product with conditional updates.
 
+    Refused when the user already has MAX_PENDING_ORDERS_PER_USER orders waiting for payment.
     Two shoppers cannot both buy the last unit: each take is one ``stock >= n`` update. If a
     line cannot be served, every unit already taken is put back and nothing is written. If
     MongoDB fails halfway, what was taken is recorded in the products' ledgers and put back
     (or confirmed, when the order was stored after all) by orders.stock.
     """
     wanted = _normalise_lines(lines)
+    # Each pending order holds units for the payment window: a cap keeps one account from
+    # holding a product off sale by ordering again and again (checked before any stock is taken;
+    # checkouts of one account racing each other can pass it together).
+    pending = selectors.orders_pending_count(user=user)
+    if pending >= settings.MAX_PENDING_ORDERS_PER_USER:
+        raise TooManyPendingOrders(_too_many_pending(pending))
     products = {p.pk: p for p in Product.objects.filter(pk__in=list(wanted), is_active=True)}
     for product_id in wanted:
         if product_id not in products:

@@ -26,7 +26,7 @@ from orders.forms import (
     ShippingAddressForm,
 )
 from orders.models import EventReason, Order, OrderStatus
-from orders.services import MAX_LINES, MAX_QUANTITY, OrderError, OutOfStock
+from orders.services import MAX_LINES, MAX_QUANTITY, OrderError, OutOfStock, TooManyPendingOrders
 from shop.selectors import product_detail_by_id
 
 # User-facing messages, asserted by the tests.
@@ -157,7 +157,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
         try:
             order = services.order_place(user=request.user, lines=summary.checkout_lines, address=form.address())
         except OrderError as failure:
-            error, status = failure.message, 409 if isinstance(failure, OutOfStock) else 400
+            error, status = failure.message, 409 if isinstance(failure, OutOfStock | TooManyPendingOrders) else 400
         except ValidationError as invalid:  # the model's own checks, should the form ever let one through
             form.add_error(None, invalid)
         else:

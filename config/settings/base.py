@@ -309,6 +309,8 @@ STOCK_SETTLE_INTERVAL_SECONDS = env_int("STOCK_SETTLE_INTERVAL_SECONDS", default
 
 ORDER_PAYMENT_WINDOW_MINUTES = env_int("ORDER_PAYMENT_WINDOW_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
 ORDER_EXPIRY_INTERVAL_SECONDS = env_int("ORDER_EXPIRY_INTERVAL_SECONDS", default=30, minimum=0)
+# A checkout is refused (409 too_many_pending_orders) while the user has this many unpaid orders.
+MAX_PENDING_ORDERS_PER_USER = env_int("MAX_PENDING_ORDERS_PER_USER", default=5, minimum=1)
 
 # --- Demo data ----------------------------------------------------------------------
 

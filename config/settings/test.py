@@ -23,3 +23,5 @@ WHITENOISE_AUTOREFRESH = True
 # seed_demo's own tests check the command, not the catalog (shop/tests cover shop.demo): a small
 # catalog keeps them, and the database flush after them, well inside MongoDB's timeouts.
 DEMO_CATALOG_SIZE = 40
+# Tests of stock and expiry place many orders for one shopper; the cap's own tests set it low.
+MAX_PENDING_ORDERS_PER_USER = 1000

@@ -103,6 +103,20 @@ def test_out_of_stock_is_409_and_takes_nothing(people: SimpleNamespace, goods: S
     assert (stock(goods.mug), stock(goods.teapot), Order.objects.count()) == (40, 5, 0)
 
 
+def test_too_many_unpaid_orders_is_409_and_takes_nothing(
+    people: SimpleNamespace, goods: SimpleNamespace, settings
+) -> None:
+    settings.MAX_PENDING_ORDERS_PER_USER = 1
+    place(people.ana, (goods.teapot.pk, 1))
+    response = client_for(people.ana).post(ORDERS, cart((goods.teapot.pk, 1)), format="json")
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "You already have 1 order waiting for payment. Pay for or cancel it before placing another.",
+        "code": "too_many_pending_orders",
+    }
+    assert (stock(goods.teapot), Order.objects.count()) == (4, 1)
+
+
 def test_lists_show_own_orders_and_staff_see_all(people: SimpleNamespace, goods: SimpleNamespace) -> None:
     first = place(people.ana, (goods.mug.pk, 1))
     second = place(people.ana, (goods.mug.pk, 2))

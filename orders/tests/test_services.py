@@ -10,7 +10,7 @@ import pytest
 
 from orders import services
 from orders.models import Order, OrderStatus
-from orders.services import CartLine, IllegalTransition, OutOfStock
+from orders.services import CartLine, IllegalTransition, OutOfStock, TooManyPendingOrders
 from orders.tests.conftest import address, place
 from shop.models import Product
 
@@ -117,7 +117,10 @@ def test_concurrent_changes_cannot_both_win(people: SimpleNamespace, goods: Simp
     assert "refused" in outcomes or stored.seq == 3  # paid then cancelled is legal too
 
 
-def test_twenty_concurrent_checkouts_sell_exactly_the_stock(people: SimpleNamespace, goods: SimpleNamespace) -> None:
+def test_twenty_concurrent_checkouts_sell_exactly_the_stock(
+    people: SimpleNamespace, goods: SimpleNamespace, settings
+) -> None:
+    settings.MAX_PENDING_ORDERS_PER_USER = 100  # one shopper places them all
     results: list[str] = []
     barrier = threading.Barrier(20)
 
@@ -138,3 +141,19 @@ def test_twenty_concurrent_checkouts_sell_exactly_the_stock(people: SimpleNamesp
     assert results.count("sold out") == 15
     assert Order.objects.count() == 5
     assert stock(goods.teapot) == 0
+
+
+def test_a_user_with_too_many_unpaid_orders_cannot_place_another(
+    people: SimpleNamespace, goods: SimpleNamespace, settings
+) -> None:
+    settings.MAX_PENDING_ORDERS_PER_USER = 2
+    first = place(people.ana, (goods.mug.pk, 1))
+    place(people.ana, (goods.mug.pk, 1))
+    with pytest.raises(TooManyPendingOrders, match="You already have 2 orders waiting for payment"):
+        place(people.ana, (goods.mug.pk, 1))
+    assert stock(goods.mug) == 38, "the refused checkout took nothing"
+    assert Order.objects.filter(user=people.ana).count() == 2
+    place(people.bob, (goods.mug.pk, 1))  # the cap is per user
+    services.order_pay(order=first, actor=people.ana)  # a paid order no longer holds a place
+    place(people.ana, (goods.mug.pk, 1))
+    assert stock(goods.mug) == 36

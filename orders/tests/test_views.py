@@ -191,6 +191,26 @@ def test_out_of_stock_checkout_shows_why_keeps_the_cart_and_takes_nothing(
     assert not Order.objects.exists()
 
 
+def test_a_shopper_with_too_many_unpaid_orders_is_told_why_in_their_language(
+    client: Client, people: SimpleNamespace, goods: SimpleNamespace, settings
+) -> None:
+    settings.MAX_PENDING_ORDERS_PER_USER = 2
+    place(people.ana, (goods.mug.pk, 1))
+    place(people.ana, (goods.mug.pk, 1))
+    client.force_login(people.ana)
+    add(client, goods.teapot, 1)
+
+    response = client.post("/orders/checkout/", address_data())
+    assert response.status_code == 409
+    assert "You already have 2 orders waiting for payment." in response.text
+    client.cookies["django_language"] = "es"
+    spanish = client.post("/orders/checkout/", address_data())
+    assert spanish.status_code == 409
+    assert "Ya tienes 2 pedidos pendientes de pago." in spanish.text
+    assert len(cart.cart_lines(client.session)) == 1  # the cart is kept
+    assert (stock(goods.mug), stock(goods.teapot), Order.objects.count()) == (38, 5, 2)
+
+
 def test_checkout_refuses_an_empty_cart_and_a_bad_address(client: Client, people: SimpleNamespace) -> None:
     client.force_login(people.ana)
     assert client.get("/orders/checkout/")["Location"] == CART
