@@ -11,3 +11,17 @@ def _empty_redis() -> None:
     from django_redis import get_redis_connection
 
     get_redis_connection("default").flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> None:
+    """Each test gets a channel layer of its own.
+
+    A server process has one event loop; the tests get a new loop each. channels-redis keeps
+    per-loop receive state (a lock, a count) on the layer, so a receive that an earlier test's
+    loop left behind (a staff fan-out still waiting when its loop closed, config/fanout.py) made
+    the next loop's receive fail: "Lock ... is bound to a different event loop".
+    """
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()

@@ -35,7 +35,7 @@ def test_redis_outage_fails_closed_for_tokens_open_for_the_catalog_and_loses_no_
     shopper, admin = Visitor.logged_in(stack, SHOPPER), Visitor.logged_in(stack, ADMIN)
     product = shopper.http.get("/api/products/?page_size=1&in_stock=true").json()["results"][0]
     stock_at_start = shopper.http.get(f"/api/products/{product['id']}/").json()["stock"]  # list cards carry no count
-    shipped, cancelled = (shopper.place((product["id"], 1)).json() for _ in range(2))
+    shipped, cancelled = (shopper.order((product["id"], 1)) for _ in range(2))
     stock_before = stock_at_start - 2
     assert shopper.http.get(f"/api/products/{product['id']}/").json()["stock"] == stock_before  # cached now
     order_page = live_page(stack, shopper, f"/ws/orders/{shipped['id']}/")
@@ -107,7 +107,7 @@ def test_redis_outage_fails_closed_for_tokens_open_for_the_catalog_and_loses_no_
     # Tokens work again (the same token), and so do pushes.
     assert shopper.http.get("/api/orders/", headers=shopper.bearer).status_code == 200
     pushes = order_list.pushes
-    placed = shopper.place((product["id"], 1)).json()
+    placed = shopper.order((product["id"], 1))
     order_list.wait_for(lambda p: p.pushes > pushes and placed["id"] in p.orders, 10, "a new order is pushed")
     order_page.stop()
     order_list.stop()
