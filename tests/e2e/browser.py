@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Frame, Page, WebSocket, expect
+from playwright.sync_api import Browser, BrowserContext, Frame, Page, WebSocket, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -38,6 +38,17 @@ FAILURES = SCREENSHOTS / "failures"  # git-ignored
 PAGE_PROBLEMS: list[str] = []
 # Set on window: it survives only while a page updates itself (live.js) without a navigation.
 NO_RELOAD_MARKER = "__e2eNoReload"
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, driven by Playwright (never `playwright install`), closed on exit."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def new_context(browser: Browser, base_url: str, storage_state: dict | None = None) -> BrowserContext:

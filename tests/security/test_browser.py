@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from accounts.models import User
 from orders.models import OrderStatus, ShippingAddress
 from orders.services import CartLine, order_place, order_status_change
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser import chromium
 from tests.security.conftest import Server, session_cookie
 
 # Valid e-mail addresses (quoted local parts) whose text is markup that would set window.pwned.
@@ -66,10 +66,8 @@ def in_thread[T](service: Callable[..., T], **kwargs: Any) -> T:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture(autouse=True)
