@@ -161,7 +161,7 @@ async def test_staff_pages_share_one_membership_and_each_gets_a_push_once(people
     pages = [await connect(people.staff, "/ws/staff/orders/") for _ in range(3)]
     layer = get_channel_layer()
     members = await layer.connection(layer.consistent_hash(STAFF_GROUP)).zcard(layer._group_key(STAFF_GROUP))
-    assert members == 1, "one member per server process (config/fanout.py), not one per page"
+    assert members == 1, "one member per server process (common/fanout.py), not one per page"
     await change(order, OrderStatus.PAID, people.staff)
     for page in pages:
         assert (await page.receive_json_from(timeout=5))["order"]["seq"] == 2
