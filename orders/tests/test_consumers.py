@@ -8,17 +8,18 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels import consumer as channels_consumer
 from channels.layers import get_channel_layer
+from channels.routing import get_default_application
 from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
 from accounts.models import User
-from config.asgi import application
 from orders import services
 from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
 from orders.tests.conftest import place
 
 pytestmark = pytest.mark.asyncio
+application = get_default_application()  # the project's, as ASGI_APPLICATION names it
 HEADERS = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
 
 
