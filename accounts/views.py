@@ -25,8 +25,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import ratelimit
 from accounts.forms import EMAIL_TAKEN, EMAIL_TAKEN_CODE, EmailLoginForm, SignupForm
-from accounts.sessions import session_index_add
 from accounts.signup import EmailAlreadyRegistered, user_signup
+from accounts.site_sessions import site_session_index_add
 
 # User-facing messages, asserted by the tests.
 LOGIN_LOCKED_OUT = ngettext_lazy(
@@ -173,7 +173,7 @@ class SitePasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         # update_session_auth_hash gave this session a new key: index it, so a ban can end it.
-        session_index_add(user_id=self.request.user.pk, session_key=self.request.session.session_key)
+        site_session_index_add(user_id=self.request.user.pk, session_key=self.request.session.session_key)
         return response
 
     success_url = reverse_lazy("accounts:password_change_done")
