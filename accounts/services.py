@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.contrib.auth import password_validation
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
@@ -24,6 +28,8 @@ ERROR_REFRESH_REUSED = _(
 )
 ERROR_ACCOUNT_BLOCKED = _("This account is blocked. Contact the shop if you think this is a mistake.")
 
+logger = logging.getLogger(__name__)
+
 DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_SHOPPER_EMAIL = "shopper@example.com"
 
@@ -36,6 +42,38 @@ def demo_accounts_create(*, password: str) -> list[User]:
     if not User.objects.filter(email=DEMO_SHOPPER_EMAIL).exists():
         created.append(User.objects.create_user(DEMO_SHOPPER_EMAIL, password, full_name="Demo Shopper"))
     return created
+
+
+# --- Sign-up ---------------------------------------------------------------------------
+
+
+class EmailAlreadyRegistered(Exception):
+    """An account already uses this e-mail address."""
+
+
+def email_normalize(email: str) -> str:
+    """The stored form of an e-mail address: trimmed and lower-cased, as ``User`` keeps it."""
+    return User.objects.normalize_email(email.strip()).lower()
+
+
+def user_signup(*, email: str, password: str, full_name: str = "") -> User:
+    """Create an active shopper account (the site's sign-up page).
+
+    Raises ``EmailAlreadyRegistered`` when the address is taken (also when two sign-ups race:
+    the unique index decides), and ``ValidationError`` when the password fails
+    ``AUTH_PASSWORD_VALIDATORS`` (the form checks first, so the page shows it by the field).
+    """
+    email = email_normalize(email)
+    full_name = full_name.strip()
+    password_validation.validate_password(password, User(email=email, full_name=full_name))
+    if User.objects.filter(email=email).exists():
+        raise EmailAlreadyRegistered(email)
+    try:
+        return User.objects.create_user(email, password, full_name=full_name)
+    except IntegrityError as error:
+        # django-mongodb-backend leaves str(IntegrityError) empty; the cause holds the details.
+        logger.info("sign-up lost a race for an e-mail address: %r", error.__cause__)
+        raise EmailAlreadyRegistered(email) from error
 
 
 # --- API tokens -------------------------------------------------------------------------

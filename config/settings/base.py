@@ -242,10 +242,8 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # DRF answers an anonymous request 401 only when the first class sends a WWW-Authenticate
-    # challenge (Basic does, Session does not; otherwise 403). The accounts issue puts JWT first.
-    # https://www.django-rest-framework.org/api-guide/authentication/#unauthorized-and-forbidden-responses
-    # JWT first: its WWW-Authenticate challenge makes anonymous requests 401, not 403.
+    # JWT first: DRF answers an anonymous request 401 only when the first class sends a
+    # WWW-Authenticate challenge (JWT does, Session does not; otherwise 403).
     # https://www.django-rest-framework.org/api-guide/authentication/#unauthorized-and-forbidden-responses
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TiendaJWTAuthentication",
