@@ -1,4 +1,4 @@
-"""The issue's promise, end to end over HTTP: after an admin edit, an API edit or a bulk
+"""Freshness end to end over HTTP: after an admin edit, an API edit or a bulk
 update, the very next page and API answer show the new data; Redis down still serves."""
 
 from __future__ import annotations
