@@ -15,8 +15,8 @@ setup: ## install what is missing: Python 3.13 venv, pip packages, redis-server
 run: ## set up, start MongoDB + Redis + the app on 127.0.0.1:$$PORT (default 8000)
 	@bash scripts/setup.sh && exec $(PY) -m devstack run
 
-test: ## set up, run the whole suite against real Redis and MongoDB over the wire
-	@bash scripts/setup.sh && exec $(PY) -m devstack test $(PYTEST_ARGS)
+test: ## set up, check the import contracts, run the whole suite against real Redis and MongoDB over the wire
+	@bash scripts/setup.sh && $(VENV)/bin/lint-imports --no-logo && exec $(PY) -m devstack test $(PYTEST_ARGS)
 
 bench: ## catalog, auth and push benchmarks on a fresh server (5,000 products, ~10 min) -> docs/benchmarks.md
 	@bash scripts/setup.sh && exec $(PY) benchmarks/run_all.py
@@ -27,8 +27,8 @@ load: ## set up, then a few minutes of mixed load on a fresh launcher and its in
 screenshots: ## set up, then capture the README's screenshots from a running app into docs/screenshots/
 	@bash scripts/setup.sh && UPDATE_SCREENSHOTS=1 exec $(PY) -m devstack test tests/e2e/test_browser_journeys.py::test_readme_screenshots
 
-lint: ## ruff check and format check
-	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+lint: ## ruff check and format check, import contracts (pyproject.toml [tool.importlinter])
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports --no-logo
 
 format: ## ruff fix and format
 	@$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .

@@ -1,11 +1,11 @@
 """The token blocklist and API-session registry in Redis. This module owns the ``jwt:`` keys.
 
 - ``jwt:revoked:<jti>``         a revoked token; expires when the token would have (EXAT exp)
-- ``jwt:family-ended:<fam>``    an ended session (refresh family): its refresh and access tokens
+- ``jwt:family-ended:<fam>``    an ended API session (refresh family): its refresh and access tokens
 - ``jwt:cutoff:<user id>``      tokens issued before this time (ms) are void: logout-everywhere,
                                 ban, password or permission change
 - ``jwt:family:<fam>``          hash: user, user agent, IP, created, last used, current refresh jti
-- ``jwt:user-families:<user id>``  set of the user's session (family) ids
+- ``jwt:user-families:<user id>``  set of the user's API session (family) ids
 
 Every key expires with the refresh lifetime or sooner. Unlike the cache, errors here are
 never swallowed: a blocklist that fails silently lets revoked tokens through, so callers turn

@@ -1,4 +1,4 @@
-"""Site forms for signing up, logging in and password changes; writes go through accounts.signup."""
+"""Site forms for signing up, logging in and password changes; writes go through accounts.services."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.signup import email_normalize
+from accounts.services import email_normalize
 
 # User-facing messages, asserted by the tests.
 # The login page never says whether an address has an account, nor that an account is blocked.

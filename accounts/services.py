@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
+from django.contrib.auth import password_validation
+from django.db import IntegrityError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 
-from accounts import blocklist, realtime, tickets
-from accounts import sessions as site_sessions
+from accounts import blocklist, realtime, site_sessions, tickets
 from accounts.models import User
 from accounts.tokens import (
     ERROR_FAMILY_ENDED,
@@ -25,6 +28,8 @@ ERROR_REFRESH_REUSED = _(
 )
 ERROR_ACCOUNT_BLOCKED = _("This account is blocked. Contact the shop if you think this is a mistake.")
 
+logger = logging.getLogger(__name__)
+
 DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_SHOPPER_EMAIL = "shopper@example.com"
 
@@ -39,6 +44,38 @@ def demo_accounts_create(*, password: str) -> list[User]:
     return created
 
 
+# --- Sign-up ---------------------------------------------------------------------------
+
+
+class EmailAlreadyRegistered(Exception):
+    """An account already uses this e-mail address."""
+
+
+def email_normalize(email: str) -> str:
+    """The stored form of an e-mail address: trimmed and lower-cased, as ``User`` keeps it."""
+    return User.objects.normalize_email(email.strip()).lower()
+
+
+def user_signup(*, email: str, password: str, full_name: str = "") -> User:
+    """Create an active shopper account (the site's sign-up page).
+
+    Raises ``EmailAlreadyRegistered`` when the address is taken (also when two sign-ups race:
+    the unique index decides), and ``ValidationError`` when the password fails
+    ``AUTH_PASSWORD_VALIDATORS`` (the form checks first, so the page shows it by the field).
+    """
+    email = email_normalize(email)
+    full_name = full_name.strip()
+    password_validation.validate_password(password, User(email=email, full_name=full_name))
+    if User.objects.filter(email=email).exists():
+        raise EmailAlreadyRegistered(email)
+    try:
+        return User.objects.create_user(email, password, full_name=full_name)
+    except IntegrityError as error:
+        # django-mongodb-backend leaves str(IntegrityError) empty; the cause holds the details.
+        logger.info("sign-up lost a race for an e-mail address: %r", error.__cause__)
+        raise EmailAlreadyRegistered(email) from error
+
+
 # --- API tokens -------------------------------------------------------------------------
 
 
@@ -48,7 +85,7 @@ def _refresh_ttl_seconds() -> int:
 
 def token_pair_issue(*, user: User, user_agent: str = "", ip: str = "") -> dict[str, str]:
     """Start an API session: a refresh token in a new family, and its first access token."""
-    refresh = TiendaRefreshToken.for_session(user)
+    refresh = TiendaRefreshToken.for_api_session(user)
     blocklist.family_register(
         family=refresh.family,
         user_id=str(user.pk),
@@ -61,12 +98,12 @@ def token_pair_issue(*, user: User, user_agent: str = "", ip: str = "") -> dict[
 
 
 def token_refresh(*, raw_refresh: str) -> dict[str, str]:
-    """Rotate a refresh token. Presenting an already-rotated one ends the whole session."""
+    """Rotate a refresh token. Presenting an already-rotated one ends the whole API session."""
     refresh = TiendaRefreshToken(raw_refresh)  # signature, expiry, type and blocklist
     user = User.objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM)).first()
     if user is None or not user.is_active:
         raise TokenError(ERROR_ACCOUNT_BLOCKED)
-    rotated = TiendaRefreshToken.for_session(user, family=refresh.family)
+    rotated = TiendaRefreshToken.for_api_session(user, family=refresh.family)
     outcome = blocklist.family_rotate(
         family=refresh.family,
         user_id=str(user.pk),
@@ -75,7 +112,7 @@ def token_refresh(*, raw_refresh: str) -> dict[str, str]:
         ttl_seconds=_refresh_ttl_seconds(),
     )
     if outcome == blocklist.REUSED:
-        # Two holders of one refresh token: one is a thief. End the session for both.
+        # Two holders of one refresh token: one is a thief. End the API session for both.
         blocklist.end_family(family=refresh.family, user_id=str(user.pk), ttl_seconds=_refresh_ttl_seconds())
         raise TokenError(ERROR_REFRESH_REUSED)
     if outcome == blocklist.UNKNOWN:
@@ -84,7 +121,7 @@ def token_refresh(*, raw_refresh: str) -> dict[str, str]:
 
 
 def token_logout(*, access: TiendaAccessToken) -> None:
-    """Log out this API session: the presented access token and its session's refresh tokens."""
+    """Log out this API session: the presented access token and its API session's refresh tokens."""
     user_id = str(access.payload[api_settings.USER_ID_CLAIM])
     blocklist.revoke_token(jti=str(access.payload[api_settings.JTI_CLAIM]), expires_at=int(access.payload["exp"]))
     family = str(access.payload[FAMILY_CLAIM])
@@ -114,7 +151,7 @@ def tokens_revoke_all_for_user(*, user: User) -> None:
 def user_sign_out_everywhere(*, user: User) -> None:
     """Log out everywhere: every token, every site session, every open socket."""
     tokens_revoke_all_for_user(user=user)
-    site_sessions.sessions_end_all(user_id=user.pk)
+    site_sessions.site_sessions_end_all(user_id=user.pk)
     realtime.user_sockets_close(user_id=user.pk, reason="signed-out")
 
 

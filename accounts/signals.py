@@ -14,8 +14,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import m2m_changed, pre_save
 from django.dispatch import receiver
 
-from accounts import realtime, services
-from accounts import sessions as site_sessions
+from accounts import realtime, services, site_sessions
 from accounts.models import User
 
 ACCESS_FIELDS = ("password", "is_staff", "is_superuser", "is_active")
@@ -49,16 +48,16 @@ def user_rights_changed(sender: Any, instance: Any, action: str, reverse: bool, 
         services.tokens_revoke_all_for_user(user=user)
 
 
-@receiver(user_logged_in, dispatch_uid="accounts.index_session")
-def index_session(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
+@receiver(user_logged_in, dispatch_uid="accounts.site_session_index")
+def site_session_index(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
     """Index the new site session so a ban can end it."""
     if request is not None and hasattr(request, "session"):
-        site_sessions.session_index_add(user_id=user.pk, session_key=request.session.session_key)
+        site_sessions.site_session_index_add(user_id=user.pk, session_key=request.session.session_key)
 
 
-@receiver(user_logged_out, dispatch_uid="accounts.unindex_session")
-def unindex_session(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
-    """Drop the session from the index at logout, and close the sockets it opened."""
+@receiver(user_logged_out, dispatch_uid="accounts.site_session_unindex")
+def site_session_unindex(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
+    """Drop the site session from the index at logout, and close the sockets it opened."""
     if user is not None and request is not None and hasattr(request, "session"):
-        site_sessions.session_index_remove(user_id=user.pk, session_key=request.session.session_key)
+        site_sessions.site_session_index_remove(user_id=user.pk, session_key=request.session.session_key)
         realtime.credential_sockets_close(kind="site", key=request.session.session_key or "")

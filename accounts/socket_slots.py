@@ -26,11 +26,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from typing import Any
 
 from django.conf import settings
 from redis.exceptions import RedisError
+
+from common.loop_local import LoopLocal
 
 logger = logging.getLogger(__name__)
 
@@ -112,14 +113,7 @@ class _Renewer:
                 logger.exception("could not renew %d socket leases", len(held))
 
 
-_renewers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Renewer] = weakref.WeakKeyDictionary()
-
-
-def _renewer() -> _Renewer:
-    loop = asyncio.get_running_loop()
-    if loop not in _renewers:
-        _renewers[loop] = _Renewer()
-    return _renewers[loop]
+_renewers: LoopLocal[_Renewer] = LoopLocal(_Renewer)
 
 
 async def socket_slot_claim(*, layer: Any, user_id: object, channel: str) -> bool:
@@ -134,14 +128,14 @@ async def socket_slot_claim(*, layer: Any, user_id: object, channel: str) -> boo
     key = user_slots_key(user_id)
     claimed = await _connection(layer, key).eval(_CLAIM, 1, key, channel, cap, settings.WS_SOCKET_LEASE_SECONDS)
     if claimed:
-        _renewer().hold(channel, layer, key)
+        _renewers.get().hold(channel, layer, key)
     return bool(claimed)
 
 
 def socket_slot_forget(*, channel: str) -> None:
     """Stop renewing this socket's lease (no Redis call: safe in any failure path)."""
     with contextlib.suppress(RuntimeError):  # no running loop: nothing was ever held
-        _renewer().forget(channel)
+        _renewers.get().forget(channel)
 
 
 async def socket_slot_release(*, layer: Any, user_id: object, channel: str) -> None:

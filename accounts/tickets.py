@@ -1,8 +1,8 @@
 """Single-use WebSocket tickets (``ws:ticket:<ticket>``): an API client trades its JWT for a
 ticket and opens the socket with ``?ticket=...``, so tokens never sit in URLs or logs.
 
-A ticket remembers the access token it was traded for (its ``jti``, session and issue time), so
-that logging out of that session also voids the tickets it had not used yet."""
+A ticket remembers the access token it was traded for (its ``jti``, API session and issue time),
+so that logging out of that API session also voids the tickets it had not used yet."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ class _BlocklistChecked:
         self.check_blocklist()
 
     def check_blocklist(self) -> None:
-        """Raise TokenError if the token was revoked, its session ended or the user cut off."""
+        """Raise TokenError if the token was revoked, its API session ended or the user cut off."""
         family = self.payload.get(FAMILY_CLAIM)
         if not family or ISSUED_MS_CLAIM not in self.payload:
             raise TokenError(ERROR_NO_SESSION)
@@ -84,13 +84,13 @@ class TiendaAccessToken(_BlocklistChecked, AccessToken):
 
 
 class TiendaRefreshToken(_BlocklistChecked, RefreshToken):
-    """A refresh token in a session (family); rotation is tracked in Redis."""
+    """A refresh token in an API session (its family); rotation is tracked in Redis."""
 
     access_token_class = TiendaAccessToken
 
     @classmethod
-    def for_session(cls, user: Any, *, family: str | None = None) -> TiendaRefreshToken:
-        """A refresh token for ``user`` in ``family`` (a new session when None)."""
+    def for_api_session(cls, user: Any, *, family: str | None = None) -> TiendaRefreshToken:
+        """A refresh token for ``user`` in ``family`` (a new API session when None)."""
         token = cls.for_user(user)
         token[FAMILY_CLAIM] = family or uuid.uuid4().hex
         token[ISSUED_MS_CLAIM] = blocklist.now_ms()

@@ -1,10 +1,10 @@
-"""Site account pages under /account/ (the JWT API lives under /api/auth/)."""
+"""Site account pages under /account/, the user's API sessions among them (the JWT API lives under /api/auth/)."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from accounts import views
+from accounts import api_session_views, views
 
 app_name = "accounts"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", views.SiteLoginView.as_view(), name="login"),
     path("logout/", views.SiteLogoutView.as_view(), name="logout"),
+    path("sessions/", api_session_views.api_sessions, name="api_sessions"),
+    path("sessions/end-all/", api_session_views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("sessions/<str:family>/end/", api_session_views.api_session_end, name="api_session_end"),
     path("password/change/", views.SitePasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", views.SitePasswordChangeDoneView.as_view(), name="password_change_done"),
     path("password/reset/", views.SitePasswordResetView.as_view(), name="password_reset"),

@@ -1,6 +1,6 @@
 """Site account pages: sign-up, log in and out, profile, password change and reset.
 
-Thin views over Django's auth views, accounts.forms, accounts.signup (the write) and
+Thin views over Django's auth views, accounts.forms, accounts.services (the writes) and
 accounts.ratelimit (login, reset and sign-up throttling). Logging in always goes through
 ``django.contrib.auth.login``, so ``user_logged_in`` fires for every site session.
 """
@@ -25,8 +25,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import ratelimit
 from accounts.forms import EMAIL_TAKEN, EMAIL_TAKEN_CODE, EmailLoginForm, SignupForm
-from accounts.sessions import session_index_add
-from accounts.signup import EmailAlreadyRegistered, user_signup
+from accounts.services import EmailAlreadyRegistered, user_signup
+from accounts.site_sessions import site_session_index_add
 
 # User-facing messages, asserted by the tests.
 LOGIN_LOCKED_OUT = ngettext_lazy(
@@ -44,9 +44,6 @@ RESET_LOCKED_OUT = ngettext_lazy(
     "Too many password reset requests. Try again in %(minutes)d minutes.",
     "minutes",
 )
-# Pages other apps own; replace with reverse() once their URL names exist.
-ORDERS_URL = "/orders/"
-API_SESSIONS_URL = "/account/sessions/"
 # The backend that checks site passwords; named so login() works if more backends are added.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -162,7 +159,7 @@ class SiteLogoutView(auth_views.LogoutView):
 @require_safe
 def profile(request: HttpRequest) -> HttpResponse:
     """The shopper's own account page."""
-    return render(request, "accounts/profile.html", {"orders_url": ORDERS_URL, "sessions_url": API_SESSIONS_URL})
+    return render(request, "accounts/profile.html")
 
 
 class SitePasswordChangeView(auth_views.PasswordChangeView):
@@ -173,7 +170,7 @@ class SitePasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         # update_session_auth_hash gave this session a new key: index it, so a ban can end it.
-        session_index_add(user_id=self.request.user.pk, session_key=self.request.session.session_key)
+        site_session_index_add(user_id=self.request.user.pk, session_key=self.request.session.session_key)
         return response
 
     success_url = reverse_lazy("accounts:password_change_done")

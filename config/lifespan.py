@@ -1,5 +1,5 @@
 """The ASGI lifespan: periodic upkeep that runs inside each app process while it serves, and
-leaving the staff broadcast group when the process stops (config/fanout.py).
+leaving the staff broadcast group when the process stops (common/fanout.py).
 
 Two jobs: orders.stock.stock_settle, which puts back stock that a MongoDB failure left taken by
 an order that was never stored, and orders.services.orders_expire_overdue, which cancels pending
@@ -18,7 +18,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from config.fanout import fanouts_leave
+from common.fanout import fanouts_leave
 from orders.services import orders_expire_overdue
 from orders.stock import DATABASE_ERRORS, stock_settle
 

@@ -4,10 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from accounts import session_views
 from config.views import ApiSchemaView, healthz, language_switch, livez
-from orders import views as order_views
-from shop import views as shop_views
 
 # A MongoDB outage answers 503 (page or JSON), not 500 (config/outages.py).
 handler500 = "config.outages.server_error"
@@ -18,11 +15,9 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
     path("admin/", admin.site.urls),
+    path("staff/orders/", include("orders.staff_urls")),
     path("staff/", include("shop.staff_urls")),
     path("i18n/setlang/", language_switch, name="set_language"),
-    path("account/sessions/", session_views.api_sessions, name="account-sessions"),
-    path("account/sessions/end-all/", session_views.sessions_end_all, name="account-sessions-end-all"),
-    path("account/sessions/<str:session_id>/end/", session_views.api_session_end, name="account-session-end"),
     path("account/", include("accounts.urls")),
     path("api/schema/", ApiSchemaView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file: no inline script (config/security.py).
@@ -31,7 +26,5 @@ urlpatterns = [
     path("api/orders/", include("orders.api_urls")),
     path("api/", include("shop.api_urls")),
     path("orders/", include("orders.urls")),
-    path("staff/orders/", order_views.staff_orders, name="staff-orders"),
     path("", include("shop.urls")),
-    path("", shop_views.home, name="home"),
 ]

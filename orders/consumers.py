@@ -15,7 +15,7 @@ from django.conf import settings
 from django.utils import translation
 
 from accounts.consumers import UserSocketConsumer
-from config.fanout import group_fanout
+from common.fanout import group_fanout
 from orders import events, selectors
 
 CLOSE_NOT_FOUND = 4404
@@ -137,7 +137,7 @@ class StaffOrdersConsumer(_OrderSocket):
         if not user.is_staff:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        # Every staff page shares one membership per server process (config/fanout.py).
+        # Every staff page shares one membership per server process (common/fanout.py).
         await group_fanout(events.STAFF_GROUP).subscribe(self)
 
     async def resync(self, since: int) -> None:

@@ -1,4 +1,4 @@
-"""Server-rendered cart, checkout and order pages under /orders/ (the staff dashboard is in config/urls.py)."""
+"""Server-rendered cart, checkout and order pages under /orders/ (the staff dashboard: orders/staff_urls.py)."""
 
 from __future__ import annotations
 

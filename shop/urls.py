@@ -1,4 +1,4 @@
-"""Server-rendered shop pages (the home page is `home` in config/urls.py)."""
+"""Server-rendered shop pages: home, categories, search and products."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from shop import views
 app_name = "shop"
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("c/<slug:slug>/", views.category_detail, name="category"),
     path("search/", views.search, name="search"),
     path("p/<slug:slug>/", views.product_detail, name="product"),

@@ -242,7 +242,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "tree": selectors.category_tree(),
         "new_arrivals": new_arrivals.get("results", []),
-        "canonical_url": _absolute(request, reverse("home")),
+        "canonical_url": _absolute(request, reverse("shop:home")),
     }
     return render(request, "home.html", context)
 

@@ -90,7 +90,7 @@ def test_admins_cannot_block_themselves(admin_client: Client) -> None:
     assert me.is_active
 
 
-def test_sessions_page_lists_and_ends_api_sessions(shopper: User) -> None:
+def test_the_api_sessions_page_lists_and_ends_them(shopper: User) -> None:
     site, api = signed_in(shopper)
     services.token_pair_issue(user=shopper, user_agent="Shop CLI 2.0", ip="127.0.0.1")
     page = site.get("/account/sessions/").content.decode()
@@ -103,7 +103,7 @@ def test_sessions_page_lists_and_ends_api_sessions(shopper: User) -> None:
     assert site.post("/account/sessions/not-mine/end/", follow=True).status_code == 200
 
 
-def test_sign_out_everywhere_from_the_sessions_page(shopper: User) -> None:
+def test_sign_out_everywhere_from_the_api_sessions_page(shopper: User) -> None:
     site, api = signed_in(shopper)
     other_browser = Client()
     assert other_browser.login(username=shopper.email, password=PASSWORD)
@@ -113,7 +113,7 @@ def test_sign_out_everywhere_from_the_sessions_page(shopper: User) -> None:
     assert other_browser.get("/account/").status_code == 302
 
 
-def test_sessions_page_needs_login_and_post(client: Client, shopper: User) -> None:
+def test_the_api_sessions_pages_need_login_and_post(client: Client, shopper: User) -> None:
     assert client.get("/account/sessions/").status_code == 302
     site, _ = signed_in(shopper)
     assert site.get("/account/sessions/end-all/").status_code == 405

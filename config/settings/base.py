@@ -124,7 +124,7 @@ WS_SOCKET_LEASE_SECONDS = env_int("WS_SOCKET_LEASE_SECONDS", default=60)
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
-LOGOUT_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "shop:home"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -242,10 +242,8 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # DRF answers an anonymous request 401 only when the first class sends a WWW-Authenticate
-    # challenge (Basic does, Session does not; otherwise 403). The accounts issue puts JWT first.
-    # https://www.django-rest-framework.org/api-guide/authentication/#unauthorized-and-forbidden-responses
-    # JWT first: its WWW-Authenticate challenge makes anonymous requests 401, not 403.
+    # JWT first: DRF answers an anonymous request 401 only when the first class sends a
+    # WWW-Authenticate challenge (JWT does, Session does not; otherwise 403).
     # https://www.django-rest-framework.org/api-guide/authentication/#unauthorized-and-forbidden-responses
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TiendaJWTAuthentication",

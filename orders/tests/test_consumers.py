@@ -8,17 +8,18 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels import consumer as channels_consumer
 from channels.layers import get_channel_layer
+from channels.routing import get_default_application
 from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
 from accounts.models import User
-from config.asgi import application
 from orders import services
 from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
 from orders.tests.conftest import place
 
 pytestmark = pytest.mark.asyncio
+application = get_default_application()  # the project's, as ASGI_APPLICATION names it
 HEADERS = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
 
 
@@ -161,7 +162,7 @@ async def test_staff_pages_share_one_membership_and_each_gets_a_push_once(people
     pages = [await connect(people.staff, "/ws/staff/orders/") for _ in range(3)]
     layer = get_channel_layer()
     members = await layer.connection(layer.consistent_hash(STAFF_GROUP)).zcard(layer._group_key(STAFF_GROUP))
-    assert members == 1, "one member per server process (config/fanout.py), not one per page"
+    assert members == 1, "one member per server process (common/fanout.py), not one per page"
     await change(order, OrderStatus.PAID, people.staff)
     for page in pages:
         assert (await page.receive_json_from(timeout=5))["order"]["seq"] == 2

@@ -14,11 +14,11 @@ from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.routing import get_default_application
 from django.apps import apps
 from django.core.management import call_command
 from django.utils import timezone
 
-from config import lifespan
 from orders import services
 from orders.models import Order, OrderStatus
 from orders.tests.conftest import place
@@ -211,7 +211,6 @@ async def test_an_expiry_reaches_an_open_order_page(people: SimpleNamespace, goo
 async def test_the_app_expires_orders_in_its_upkeep_loop(people, goods, settings) -> None:
     settings.ORDER_EXPIRY_INTERVAL_SECONDS = 0.2
     settings.STOCK_SETTLE_INTERVAL_SECONDS = 0
-    assert [what for _interval, _job, what in lifespan.upkeep_jobs()] == ["expiring unpaid orders"]
     order = await sync_to_async(place)(people.ana, (goods.teapot.pk, 1))
     await sync_to_async(make_overdue)(order)
     inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
@@ -221,7 +220,7 @@ async def test_the_app_expires_orders_in_its_upkeep_loop(people, goods, settings
         sent.append(message["type"])
 
     await inbox.put({"type": "lifespan.startup"})
-    app = asyncio.create_task(lifespan.lifespan({"type": "lifespan"}, inbox.get, send))
+    app = asyncio.create_task(get_default_application()({"type": "lifespan"}, inbox.get, send))
     try:
         for _ in range(100):
             await asyncio.sleep(0.1)

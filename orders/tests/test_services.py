@@ -7,6 +7,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.test import Client
 
 from orders import services
 from orders.models import Order, OrderStatus
@@ -90,6 +91,24 @@ def test_cancelling_restocks_exactly_once(people: SimpleNamespace, goods: Simple
     with pytest.raises(IllegalTransition):
         services.order_cancel(order=order, actor=people.ana)  # a stale copy of the order
     assert stock(goods.teapot) == 5
+
+
+def test_cancelling_a_sold_out_product_back_into_stock_refreshes_the_shops_cached_lists(
+    people: SimpleNamespace, goods: SimpleNamespace, client: Client
+) -> None:
+    def in_stock_names() -> list[str]:
+        listed = client.get("/api/products/", {"category": "mugs", "in_stock": "1"}).json()["results"]
+        return [row["name"] for row in listed]
+
+    order = place(people.ana, (goods.teapot.pk, 5))  # 5 -> 0
+    for _ in range(2):  # the second answers come from the cache
+        assert "Out of stock" in client.get("/c/mugs/").text
+        assert in_stock_names() == ["Mug"]
+
+    services.order_cancel(order=order, actor=people.ana)  # 0 -> 5
+
+    assert "Out of stock" not in client.get("/c/mugs/").text
+    assert sorted(in_stock_names()) == ["Last teapot", "Mug"]
 
 
 def test_concurrent_changes_cannot_both_win(people: SimpleNamespace, goods: SimpleNamespace) -> None:

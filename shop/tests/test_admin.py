@@ -5,12 +5,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
-from accounts.models import User
 from shop.models import Product
 from shop.selectors import ProductQuery, product_detail_by_id, product_list
 from shop.tests.conftest import admin_inline_edit
+
+User = get_user_model()
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from accounts.models import User
 from shop import api, queries, services
 from shop.models import Product
 from shop.serializers import (
@@ -31,6 +31,8 @@ from shop.serializers import (
     ERROR_SKU_TAKEN,
     ERROR_SLUG_TAKEN,
 )
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

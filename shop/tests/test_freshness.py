@@ -1,4 +1,4 @@
-"""The issue's promise, end to end over HTTP: after an admin edit, an API edit or a bulk
+"""Freshness end to end over HTTP: after an admin edit, an API edit or a bulk
 update, the very next page and API answer show the new data; Redis down still serves."""
 
 from __future__ import annotations
@@ -8,13 +8,15 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
-from accounts.models import User
 from devstack.processes import free_port
 from shop import cache, services
 from shop.selectors import PAGES, PRODUCTS, ProductQuery, product_list
 from shop.tests.conftest import admin_inline_edit, all_at_once
+
+User = get_user_model()
 
 
 @pytest.fixture

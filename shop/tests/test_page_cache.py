@@ -7,14 +7,16 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.test import Client, RequestFactory
 
-from accounts.models import User
 from shop import cache, page_cache, services
 from shop.selectors import CATEGORIES, PAGES, PRODUCTS
 from shop.tests.conftest import admin_inline_edit, all_at_once
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

@@ -36,7 +36,7 @@ from tests.e2e.conftest import App
 
 pytestmark = pytest.mark.slow
 
-LIVE_DEADLINE_MS = 2_000  # the bound: an admin's change shows on open pages within 2 s
+LIVE_DEADLINE_MS = 2_000  # the promise: an admin's change shows on open pages within 2 s
 ORDER_URL = re.compile(r"/orders/([A-Z0-9-]+)/$")
 
 

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from common.loop_local import LoopLocal
+
 logger = logging.getLogger(__name__)
 
 REJOIN_EVERY_S = 3600.0  # channels-redis forgets group members after group_expiry (1 day)
@@ -129,12 +131,12 @@ class GroupFanout:
             logger.info("fan-out of %s: a subscriber failed: %r", self.group, error)
 
 
-_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, GroupFanout]] = weakref.WeakKeyDictionary()
+_fanouts: LoopLocal[dict[str, GroupFanout]] = LoopLocal(dict)
 
 
 async def fanouts_leave() -> None:
-    """At shutdown (config.lifespan): leave the groups, or pushes keep coming here for a day."""
-    for fanout in list(_fanouts.get(asyncio.get_running_loop(), {}).values()):
+    """At shutdown (config/lifespan.py): leave the groups, or pushes keep coming here for a day."""
+    for fanout in list(_fanouts.get().values()):
         try:
             await fanout.leave()
         except Exception:
@@ -143,7 +145,7 @@ async def fanouts_leave() -> None:
 
 def group_fanout(group: str) -> GroupFanout:
     """The running event loop's fan-out of ``group`` (a server process has one loop)."""
-    per_loop = _fanouts.setdefault(asyncio.get_running_loop(), {})
+    per_loop = _fanouts.get()
     if group not in per_loop:
         per_loop[group] = GroupFanout(group)
     return per_loop[group]

@@ -1,4 +1,5 @@
-"""The signed-in user's API sessions: see them, end one or all (server-rendered)."""
+"""The signed-in user's API sessions (JWT refresh-token families): see them, end one, or sign out
+everywhere (server-rendered pages under /account/sessions/)."""
 
 from __future__ import annotations
 
@@ -33,25 +34,25 @@ def api_sessions(request: HttpRequest) -> HttpResponse:
         unavailable = False
     except BlocklistUnavailable:
         rows, unavailable = [], True
-    sessions = [
+    listed = [
         {**row, "created": _when(row.get("created_ms")), "last_used": _when(row.get("last_used_ms"))} for row in rows
     ]
-    status = 503 if unavailable else 200
-    return render(request, "accounts/sessions.html", {"sessions": sessions, "unavailable": unavailable}, status=status)
+    context = {"api_sessions": listed, "unavailable": unavailable}
+    return render(request, "accounts/api_sessions.html", context, status=503 if unavailable else 200)
 
 
 @login_required
 @require_POST
-def api_session_end(request: HttpRequest, session_id: str) -> HttpResponse:
+def api_session_end(request: HttpRequest, family: str) -> HttpResponse:
     """End one API session."""
-    ended = services.api_session_end(user=request.user, family=session_id[:64])
+    ended = services.api_session_end(user=request.user, family=family[:64])
     messages.success(request, MESSAGE_ENDED_ONE) if ended else messages.info(request, MESSAGE_NOT_FOUND)
-    return redirect("account-sessions")
+    return redirect("accounts:api_sessions")
 
 
 @login_required
 @require_POST
-def sessions_end_all(request: HttpRequest) -> HttpResponse:
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     """Sign out everywhere: every token, every site session (this one too), every socket."""
     services.user_sign_out_everywhere(user=request.user)
     messages.success(request, MESSAGE_ENDED_ALL)

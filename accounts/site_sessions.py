@@ -18,41 +18,42 @@ logger = logging.getLogger(__name__)
 PREFIX = "sess:user"
 
 
-def index_key(user_id: object) -> str:
+def site_sessions_key(user_id: object) -> str:
+    """The set of one user's site session keys."""
     return f"{PREFIX}:{user_id}"
 
 
-def session_index_add(*, user_id: object, session_key: str | None) -> None:
+def site_session_index_add(*, user_id: object, session_key: str | None) -> None:
     """Remember that ``session_key`` belongs to the user (expires with the session cookie)."""
     if not session_key:
         return
     try:
         redis = get_redis_connection("default")
         pipe = redis.pipeline()
-        pipe.sadd(index_key(user_id), session_key)
-        pipe.expire(index_key(user_id), settings.SESSION_COOKIE_AGE)
+        pipe.sadd(site_sessions_key(user_id), session_key)
+        pipe.expire(site_sessions_key(user_id), settings.SESSION_COOKIE_AGE)
         pipe.execute()
     except RedisError as error:
         # The ban still works without it: inactive users fail Django's per-request user check.
         logger.warning("could not index session of user %s: %s", user_id, error)
 
 
-def session_index_remove(*, user_id: object, session_key: str | None) -> None:
+def site_session_index_remove(*, user_id: object, session_key: str | None) -> None:
     """Forget a session key at logout."""
     if not session_key:
         return
     try:
-        get_redis_connection("default").srem(index_key(user_id), session_key)
+        get_redis_connection("default").srem(site_sessions_key(user_id), session_key)
     except RedisError as error:
         logger.warning("could not unindex session of user %s: %s", user_id, error)
 
 
-def sessions_end_all(*, user_id: object) -> int:
+def site_sessions_end_all(*, user_id: object) -> int:
     """Delete every indexed site session of the user; returns how many were ended."""
     redis = get_redis_connection("default")
-    keys = [key.decode() for key in redis.smembers(index_key(user_id))]
+    keys = [key.decode() for key in redis.smembers(site_sessions_key(user_id))]
     store: Any = import_module(settings.SESSION_ENGINE).SessionStore
     for key in keys:
         store(session_key=key).delete()
-    redis.delete(index_key(user_id))
+    redis.delete(site_sessions_key(user_id))
     return len(keys)

@@ -1,4 +1,4 @@
-"""config/fanout.py over the real Redis channel layer: one member per process, each message
+"""common/fanout.py over the real Redis channel layer: one member per process, each message
 relayed once to every local subscriber, whatever one subscriber does."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from channels.layers import get_channel_layer
 
-from config.asgi import application
-from config.fanout import GroupFanout, group_fanout
+from common.fanout import GroupFanout, fanouts_leave, group_fanout
 
 pytestmark = pytest.mark.asyncio
 GROUP = "test.broadcast"
@@ -126,17 +125,12 @@ async def test_concurrent_first_subscribers_share_one_join() -> None:
     await settle(*pages, count=1)
 
 
-async def test_a_stopping_server_process_leaves_the_group() -> None:
-    await group_fanout(GROUP).subscribe(Page())
+async def test_leaving_takes_this_process_out_of_its_groups() -> None:
+    page = Page()
+    await group_fanout(GROUP).subscribe(page)
     assert len(await members()) == 1
-    inbox = asyncio.Queue()
-    for message in ({"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}):
-        inbox.put_nowait(message)
-    sent = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message["type"])
-
-    await asyncio.wait_for(application({"type": "lifespan"}, inbox.get, send), 5)
-    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    await fanouts_leave()
     assert await members() == []
+    await send("after")
+    await asyncio.sleep(0.2)
+    assert page.received == []
