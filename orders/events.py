@@ -1,4 +1,4 @@
-"""The one place that publishes order changes over the channel layer (STYLE.md).
+"""The one place that publishes order changes over the channel layer: views and services never build messages.
 
 Groups: ``order.<id>`` (its detail page), ``orders.user.<id>`` (the owner's list) and
 ``orders.staff`` (the staff dashboard). Pushes are a courtesy: they are sent after the write

@@ -30,7 +30,7 @@ class EventReason(models.TextChoices):
     PAYMENT_EXPIRED = "payment_expired", _("payment not received in time")
 
 
-# DESIGN.md section 4: the only legal moves.
+# The only legal moves (docs/architecture.md, "Order state machine").
 TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
     OrderStatus.PAID: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),

@@ -1,4 +1,4 @@
-"""Writes on orders: placing an order and every status change (DESIGN.md section 4)."""
+"""Writes on orders: placing an order and every status change (docs/architecture.md, "How a status change flows")."""
 
 from __future__ import annotations
 

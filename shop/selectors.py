@@ -282,7 +282,7 @@ def category_facets(slug: str) -> dict[str, list[str]]:
 def stock_ledger_entries(*, recorded_before: datetime) -> list[tuple[ObjectId, dict[str, Any]]]:
     """Stock movements not yet confirmed and recorded before ``recorded_before``: (product id, entry).
 
-    Read straight from MongoDB (never cached): orders.recovery settles them.
+    Read straight from MongoDB (never cached): the caller that made a movement settles it.
     """
     products = connection.get_collection(Product._meta.db_table)
     found = []

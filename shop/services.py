@@ -225,7 +225,7 @@ def category_delete(*, category: Category) -> None:
 # records an idempotency key in the product's ``stock_ledger`` (a raw field, not a model field:
 # the ORM never reads or overwrites it). With the key there, a movement happens at most once,
 # and one that was never confirmed (the order insert failed, MongoDB went away) can be found and
-# undone later by orders.recovery, without transactions.
+# undone later by the code that made it (it owns the keys), without transactions.
 
 
 def _products() -> Any:
