@@ -19,7 +19,7 @@ def _fresh_channel_layer() -> None:
 
     A server process has one event loop; the tests get a new loop each. channels-redis keeps
     per-loop receive state (a lock, a count) on the layer, so a receive that an earlier test's
-    loop left behind (a staff fan-out still waiting when its loop closed, config/fanout.py) made
+    loop left behind (a staff fan-out still waiting when its loop closed, common/fanout.py) made
     the next loop's receive fail: "Lock ... is bound to a different event loop".
     """
     from channels.layers import channel_layers

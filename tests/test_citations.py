@@ -53,6 +53,7 @@ def tracked_files() -> list[Path]:
         if path.is_file()
         and (path.suffix in TEXT_SUFFIXES or path.name in TEXT_NAMES)
         and "migrations" not in path.parts
+        and path != Path(__file__).resolve()  # its docstring and cases cite what does not exist, on purpose
     ]
 
 
@@ -170,7 +171,7 @@ def test_every_cited_path_and_module_exists() -> None:
 @pytest.mark.parametrize(
     ("prose", "expected"),
     [
-        ("# settled by orders.recovery (see there)", "orders.recovery: no such module"),
+        ("# settled by orders.recovery (see there)", "orders defines no recovery"),
         ("# see orders/recovery.py", "orders/recovery.py, which does not exist"),
         ("# see orders/stock.py:12 and orders.stock.stock_settle", None),
         ("# orders.stock.stock_unsettle does it", "orders.stock defines no stock_unsettle"),
