@@ -26,7 +26,7 @@ from accounts import ratelimit, services
 from accounts.blocklist import BlocklistUnavailable
 from accounts.tokens import AuthUnavailable, TiendaAccessToken, TiendaRefreshToken
 from accounts.views import LOGIN_LOCKED_OUT
-from shop.serializers import VALIDATION_ERROR_SCHEMA
+from common.api.errors import VALIDATION_ERROR_SCHEMA
 
 ERROR_CREDENTIALS = _("Email or password is incorrect.")
 ERROR_SESSION_NOT_FOUND = _("You have no active session with that id.")

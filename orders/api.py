@@ -18,13 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api.errors import VALIDATION_ERROR_SCHEMA, QueryErrorOutputSerializer
+from common.api.pagination import page_links
+from common.api.queries import ERROR_PAGE, ERROR_PAGE_SIZE, MAX_PAGE, MAX_PAGE_SIZE, PAGE_SIZE, whole_number
+from common.api.routing import MethodRouterApi
 from orders import selectors, services
 from orders.models import Order, OrderStatus, ShippingAddress
 from orders.selectors import order_by_id_for_user
-from shop.api import MethodRouterApi, page_links
-from shop.queries import ERROR_PAGE, ERROR_PAGE_SIZE, MAX_PAGE, whole_number
-from shop.selectors import MAX_PAGE_SIZE, PAGE_SIZE
-from shop.serializers import VALIDATION_ERROR_SCHEMA, QueryErrorOutputSerializer
 
 ERROR_ORDER_NOT_FOUND = _("You have no order with that id.")
 ERROR_PAY_NOT_OWNER = _("Only the customer who placed an order can pay for it.")
