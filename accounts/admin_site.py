@@ -14,7 +14,6 @@ from django.forms.forms import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse
 
 from accounts import ratelimit
-from accounts.views import LOGIN_LOCKED_OUT
 
 REJECTED_CODES = ("invalid_login", "inactive")
 
@@ -29,7 +28,7 @@ class TiendaAdminSite(admin.AdminSite):
         email, ip = request.POST.get("username", ""), ratelimit.client_ip(request)
         wait = ratelimit.login_retry_after(ip=ip, email=email)
         if wait:
-            messages.error(request, LOGIN_LOCKED_OUT % {"minutes": ratelimit.minutes_to_wait(wait)})
+            messages.error(request, ratelimit.LOGIN_LOCKED_OUT % {"minutes": ratelimit.minutes_to_wait(wait)})
             # Show the login page as a GET would: an unbound form, so authenticate() never runs.
             request.method = "GET"
             response = super().login(request, extra_context)

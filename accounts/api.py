@@ -1,6 +1,6 @@
 """Auth API under /api/auth/: tokens, logout, sessions and WebSocket tickets.
 
-One class per action (STYLE.md). Token errors are 401 with one precise ``detail``; when the
+One class per action. Token errors are 401 with one precise ``detail``; when the
 blocklist cannot be read, 503 (accounts/tokens.py, AuthUnavailable).
 """
 
@@ -20,13 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import ratelimit, services
 from accounts.blocklist import BlocklistUnavailable
-from accounts.tokens import AuthUnavailable, TiendaAccessToken, TiendaRefreshToken
-from accounts.views import LOGIN_LOCKED_OUT
-from shop.serializers import VALIDATION_ERROR_SCHEMA
+from accounts.tokens import FAMILY_CLAIM, AuthUnavailable, TiendaAccessToken, TiendaRefreshToken, invalid_token
+from common.api.errors import invalid_body
 
 ERROR_CREDENTIALS = _("Email or password is incorrect.")
 ERROR_SESSION_NOT_FOUND = _("You have no active session with that id.")
@@ -38,7 +37,7 @@ TokenPairSerializer = inline_serializer(
 DetailSerializer = inline_serializer("AuthError", {"detail": serializers.CharField(), "code": serializers.CharField()})
 UNAUTHORIZED = OpenApiResponse(DetailSerializer, description="Missing, invalid, expired or revoked token.")
 UNAVAILABLE = OpenApiResponse(DetailSerializer, description="The token blocklist cannot be read; try again.")
-INVALID_BODY = OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="A field is missing or malformed.")
+INVALID_BODY = invalid_body(description="A field is missing or malformed.")
 THROTTLED = OpenApiResponse(DetailSerializer, description="Too many attempts from this address (API_TOKEN_RATE), "
                             "or too many failed ones for this e-mail; see Retry-After.")  # fmt: skip
 
@@ -50,10 +49,6 @@ def _failing_closed() -> Iterator[None]:
         yield
     except BlocklistUnavailable as error:
         raise AuthUnavailable() from error
-
-
-def _token_error(error: TokenError) -> InvalidToken:
-    return InvalidToken({"detail": str(error.args[0]), "code": "token_not_valid"})
 
 
 class _PublicAuthApi(APIView):
@@ -91,7 +86,7 @@ class TokenObtainApi(_PublicAuthApi):
         # every door, so guessing over the API cannot go around the site's lockout.
         wait = ratelimit.login_retry_after(ip=ip, email=email)
         if wait:
-            raise Throttled(wait=wait, detail=LOGIN_LOCKED_OUT % {"minutes": ratelimit.minutes_to_wait(wait)})
+            raise Throttled(wait=wait, detail=ratelimit.LOGIN_LOCKED_OUT % {"minutes": ratelimit.minutes_to_wait(wait)})
         user = authenticate(request, username=email, password=data.validated_data["password"])
         if user is None:
             ratelimit.login_failure_record(ip=ip, email=email)
@@ -125,7 +120,7 @@ class TokenRefreshApi(_PublicAuthApi):
             try:
                 return Response(services.token_refresh(raw_refresh=data.validated_data["refresh"]))
             except TokenError as error:
-                raise _token_error(error) from error
+                raise invalid_token(error) from error
 
 
 class TokenVerifyApi(_PublicAuthApi):
@@ -154,7 +149,7 @@ class TokenVerifyApi(_PublicAuthApi):
                 errors.append(error)
                 continue
             return Response({"token_type": token.token_type})
-        raise _token_error(errors[0])
+        raise invalid_token(errors[0])
 
 
 class LogoutApi(APIView):
@@ -229,7 +224,7 @@ class SessionListApi(APIView):
     def get(self, request: Request) -> Response:
         with _failing_closed():
             rows = services.api_sessions(user=request.user)
-        current = request.auth.payload.get("fam") if isinstance(request.auth, TiendaAccessToken) else None
+        current = request.auth.payload.get(FAMILY_CLAIM) if isinstance(request.auth, TiendaAccessToken) else None
         rows = [{**row, "current": row["family"] == current} for row in rows]
         return Response(self.OutputSerializer(rows, many=True).data)
 

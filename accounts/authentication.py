@@ -7,11 +7,11 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
 
-from accounts.tokens import TiendaAccessToken
+from accounts.tokens import ERROR_ACCOUNT_BLOCKED, TiendaAccessToken, invalid_token
 
-ERROR_USER_INACTIVE = _("This account is blocked. Contact the shop if you think this is a mistake.")
 ERROR_USER_GONE = _("The account this token belongs to no longer exists.")
 
 
@@ -22,15 +22,14 @@ class TiendaJWTAuthentication(JWTAuthentication):
         try:
             return TiendaAccessToken(raw_token)
         except TokenError as error:
-            # simplejwt nests the reason in a list per token class; clients want it up front.
-            raise InvalidToken({"detail": str(error.args[0]), "code": "token_not_valid"}) from error
+            raise invalid_token(error) from error
 
     def get_user(self, validated_token: Any) -> Any:
         try:
             # get(), not filter().first(): first() would sort by the model's ordering (email).
-            user = self.user_model.objects.get(pk=validated_token.get("user_id"))
+            user = self.user_model.objects.get(pk=validated_token.get(api_settings.USER_ID_CLAIM))
         except self.user_model.DoesNotExist:
             raise AuthenticationFailed(ERROR_USER_GONE, code="user_not_found") from None
         if not user.is_active:
-            raise AuthenticationFailed(ERROR_USER_INACTIVE, code="user_inactive")
+            raise AuthenticationFailed(ERROR_ACCOUNT_BLOCKED, code="user_inactive")
         return user

@@ -43,6 +43,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.translation import ngettext_lazy
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
@@ -53,6 +54,13 @@ LOGIN_ACCOUNT_PREFIX = "rl:login:account"
 RESET_IP_PREFIX = "rl:reset:ip"
 SIGNUP_IP_PREFIX = "rl:signup:ip"
 ACCOUNT_DIGEST_CHARS = 32
+
+# What every login door (site, admin, API) answers while login_retry_after says wait.
+LOGIN_LOCKED_OUT = ngettext_lazy(
+    "Too many failed attempts. Try again in %(minutes)d minute.",
+    "Too many failed attempts. Try again in %(minutes)d minutes.",
+    "minutes",
+)
 
 
 def _redis() -> Any:

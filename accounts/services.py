@@ -14,6 +14,7 @@ from rest_framework_simplejwt.settings import api_settings
 from accounts import blocklist, realtime, site_sessions, tickets
 from accounts.models import User
 from accounts.tokens import (
+    ERROR_ACCOUNT_BLOCKED,
     ERROR_FAMILY_ENDED,
     FAMILY_CLAIM,
     ISSUED_MS_CLAIM,
@@ -26,7 +27,6 @@ ERROR_REFRESH_REUSED = _(
     "This refresh token was already used. For your safety the session has been ended on every device "
     "that shared it. Log in again."
 )
-ERROR_ACCOUNT_BLOCKED = _("This account is blocked. Contact the shop if you think this is a mistake.")
 
 logger = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -30,6 +30,7 @@ ERROR_CUT_OFF = _(
     "blocked. Log in again."
 )
 ERROR_NO_SESSION = _("This token belongs to no session. Log in again.")
+ERROR_ACCOUNT_BLOCKED = _("This account is blocked. Contact the shop if you think this is a mistake.")
 ERROR_UNAVAILABLE = _("Sign-in checks are unavailable right now, so the request was refused. Try again shortly.")
 
 
@@ -39,6 +40,14 @@ class AuthUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = ERROR_UNAVAILABLE
     default_code = "auth_unavailable"
+
+
+def invalid_token(error: TokenError) -> InvalidToken:
+    """The 401 for a token that fails its checks: its one reason up front, code token_not_valid.
+
+    simplejwt nests the reason in a list per token class; clients want it as ``detail``.
+    """
+    return InvalidToken({"detail": str(error.args[0]), "code": "token_not_valid"})
 
 
 def token_refusal(*, jti: str, family: str, user_id: str, issued_ms: int) -> str | None:

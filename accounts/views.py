@@ -29,11 +29,6 @@ from accounts.services import EmailAlreadyRegistered, user_signup
 from accounts.site_sessions import site_session_index_add
 
 # User-facing messages, asserted by the tests.
-LOGIN_LOCKED_OUT = ngettext_lazy(
-    "Too many failed attempts. Try again in %(minutes)d minute.",
-    "Too many failed attempts. Try again in %(minutes)d minutes.",
-    "minutes",
-)
 SIGNUP_LOCKED_OUT = ngettext_lazy(
     "Too many accounts were created from your network. Try again in %(minutes)d minute.",
     "Too many accounts were created from your network. Try again in %(minutes)d minutes.",
@@ -123,7 +118,7 @@ class SiteLoginView(auth_views.LoginView):
             # Refused before the password is looked at: during a lockout even the right one fails.
             # The form is unbound so rendering it cannot run authenticate() either.
             form = self.form_class(request, initial={"username": email})
-            context = self.get_context_data(form=form, **_too_many(wait, LOGIN_LOCKED_OUT))
+            context = self.get_context_data(form=form, **_too_many(wait, ratelimit.LOGIN_LOCKED_OUT))
             return _refused(self.render_to_response(context, status=429), wait)
         return super().post(request, *args, **kwargs)
 

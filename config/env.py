@@ -6,8 +6,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+from common.yes_no import yes_no
 
 
 def env_str(name: str, default: str | None = None) -> str:
@@ -25,12 +24,10 @@ def env_bool(name: str, *, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value; use 1 or 0.")
+    value = yes_no(raw)
+    if value is None:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a yes/no value; use 1 or 0.")
+    return value
 
 
 def env_int(name: str, *, default: int, minimum: int | None = None, maximum: int | None = None) -> int:

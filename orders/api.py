@@ -3,7 +3,6 @@ and writing through orders.services (the same functions the admin and the pages 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,20 +17,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api.errors import MALFORMED_QUERY, MalformedQuery, invalid_body
+from common.api.pagination import PagePagination, page_output_serializer, page_parameters
+from common.api.queries import MAX_PAGE, MAX_PAGE_SIZE
 from orders import selectors, services
 from orders.models import Order, OrderStatus, ShippingAddress
 from orders.selectors import order_by_id_for_user
-from shop.api import MethodRouterApi, page_links
-from shop.queries import ERROR_PAGE, ERROR_PAGE_SIZE, MAX_PAGE, whole_number
-from shop.selectors import MAX_PAGE_SIZE, PAGE_SIZE
-from shop.serializers import VALIDATION_ERROR_SCHEMA, QueryErrorOutputSerializer
+from orders.serializers import (
+    ERROR_QUANTITY,
+    BoundedListField,
+    CartLineInputSerializer,
+    OrderErrorOutputSerializer,
+    OrderOutputSerializer,
+    ShippingAddressInputSerializer,
+)
 
 ERROR_ORDER_NOT_FOUND = _("You have no order with that id.")
 ERROR_PAY_NOT_OWNER = _("Only the customer who placed an order can pay for it.")
-ERROR_PRODUCT_ID = _("Product ids are 24 hexadecimal digits.")
-ERROR_QUANTITY = _("Quantities must be whole numbers from 1 to 99.")
 ERROR_TOO_MANY_LINES = _("An order can have at most 50 lines.")
-ERROR_COUNTRY = _("Country must be a two-letter code, like ES.")
 ERROR_STATUS_FILTER = _("Status must be one of: pending, paid, shipped, delivered, cancelled.")
 ERROR_EMAIL_FILTER = _("E-mail must be at most 254 characters.")
 
@@ -46,128 +49,6 @@ ORDER_ERROR_STATUS: dict[type[services.OrderError], int] = {
     services.PaymentExpired: status.HTTP_409_CONFLICT,
     services.TooManyPendingOrders: status.HTTP_409_CONFLICT,
 }
-
-
-# --- Serializers -------------------------------------------------------------------------------
-
-
-class OrderErrorOutputSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="A message to show the customer.")
-    code = serializers.CharField(
-        help_text="empty_cart, invalid_line, out_of_stock, too_many_pending_orders, illegal_transition, "
-        "payment_expired, not_found..."
-    )
-
-    class Meta:
-        ref_name = "OrderError"
-
-
-class OrderLineOutputSerializer(serializers.Serializer):
-    product_id = serializers.CharField(help_text="ObjectId of the product bought.")
-    sku = serializers.CharField(help_text="As it was when ordered.")
-    name = serializers.CharField(help_text="As it was when ordered.")
-    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2, help_text="As it was when ordered.")
-    quantity = serializers.IntegerField()
-    line_total = serializers.DecimalField(max_digits=12, decimal_places=2)
-
-    class Meta:
-        ref_name = "OrderLine"
-
-
-class ShippingAddressOutputSerializer(serializers.Serializer):
-    full_name = serializers.CharField()
-    line1 = serializers.CharField()
-    line2 = serializers.CharField()
-    city = serializers.CharField()
-    postal_code = serializers.CharField()
-    country = serializers.CharField()
-
-    class Meta:
-        ref_name = "ShippingAddress"
-
-
-class OrderEventOutputSerializer(serializers.Serializer):
-    """A timeline entry, the same shape as the ``event`` of WebSocket pushes (orders/events.py)."""
-
-    seq = serializers.IntegerField(help_text="1 for the order being placed, then 2, 3...")
-    to = serializers.CharField(source="to_status")
-    actor = serializers.CharField(source="actor_email", help_text="E-mail of who made the change, or system.")
-    at = serializers.DateTimeField()
-    reason = serializers.CharField(
-        help_text="Why the system made the change, or empty: payment_expired (not paid within the payment window)."
-    )
-
-    class Meta:
-        ref_name = "OrderEvent"
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        # "from" is a Python keyword, so it cannot be a class attribute.
-        fields = super().get_fields()
-        came_from = serializers.CharField(source="from_status", help_text="Empty for the first entry.")
-        return {"seq": fields.pop("seq"), "from": came_from, **fields}
-
-
-class BoundedListField(serializers.ListField):
-    """A ListField that refuses an over-long list before validating a single item.
-
-    DRF checks ``max_length`` only after validating every item: a 1 MB body of 17,000 order
-    lines kept a worker busy for 1.3 s before being refused.
-    """
-
-    def to_internal_value(self, data: object) -> list[object]:
-        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
-            self.fail("max_length", max_length=self.max_length)
-        return super().to_internal_value(data)
-
-
-class CartLineInputSerializer(serializers.Serializer):
-    product_id = serializers.RegexField(r"^[0-9a-fA-F]{24}$", error_messages={"invalid": ERROR_PRODUCT_ID})
-    quantity = serializers.IntegerField(
-        min_value=1, max_value=services.MAX_QUANTITY,
-        error_messages={"invalid": ERROR_QUANTITY, "min_value": ERROR_QUANTITY, "max_value": ERROR_QUANTITY},
-    )  # fmt: skip
-
-    class Meta:
-        ref_name = "CartLineInput"
-
-
-class ShippingAddressInputSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=150)
-    line1 = serializers.CharField(max_length=200)
-    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=100)
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.RegexField(r"^[A-Za-z]{2}$", error_messages={"invalid": ERROR_COUNTRY})
-
-    class Meta:
-        ref_name = "ShippingAddressInput"
-
-    def validate_country(self, value: str) -> str:
-        return value.upper()
-
-
-class OrderOutputSerializer(serializers.Serializer):
-    id = serializers.CharField(help_text="ObjectId (24 hex digits).")
-    number = serializers.CharField(help_text="What the customer quotes, like T260115-ABC234.")
-    status = serializers.ChoiceField(choices=OrderStatus.choices)
-    status_label = serializers.CharField(source="get_status_display")
-    seq = serializers.IntegerField(help_text="Number of the last timeline entry.")
-    email = serializers.EmailField()
-    currency = serializers.CharField()
-    total = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="A decimal string, like 12.50.")
-    lines = OrderLineOutputSerializer(many=True)
-    address = ShippingAddressOutputSerializer()
-    events = OrderEventOutputSerializer(many=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    pay_by = serializers.DateTimeField(
-        source="payment_due", allow_null=True,
-        help_text="While pending: when the order is cancelled (its units back on sale) unless paid; "
-        "ORDER_PAYMENT_WINDOW_MINUTES after it was placed. Null once it is not pending.",
-    )  # fmt: skip
-
-    class Meta:
-        ref_name = "Order"
 
 
 # --- Helpers -----------------------------------------------------------------------------------
@@ -209,10 +90,7 @@ ID_PARAMETER = OpenApiParameter("id", str, OpenApiParameter.PATH, description="T
 UNAUTHENTICATED = OpenApiResponse(OrderErrorOutputSerializer, description="Not logged in.")
 NOT_FOUND = OpenApiResponse(OrderErrorOutputSerializer, description="No such order, or not yours (same answer).")
 CONFLICT = OpenApiResponse(OrderErrorOutputSerializer, description="The order cannot make that change now.")
-INVALID_STATUS = OpenApiResponse(
-    {**VALIDATION_ERROR_SCHEMA, "example": {"status": ['"lost" is not a valid choice.']}},
-    description="The body failed validation.",
-)
+INVALID_STATUS = invalid_body(example={"status": ['"lost" is not a valid choice.']})
 INVALID_CART = OpenApiResponse(
     {"anyOf": [
         {"type": "object", "description": "Rejected fields, nested like the body (lines by index), mapped to messages.",
@@ -230,18 +108,8 @@ INVALID_CART = OpenApiResponse(
 
 class OrderListApi(APIView):
     permission_classes = [IsAuthenticated]
-
-    class OutputSerializer(serializers.Serializer):
-        count = serializers.IntegerField(help_text="Orders matching the filters, on every page.")
-        page = serializers.IntegerField()
-        pages = serializers.IntegerField(help_text="At least 1, even when nothing matches.")
-        page_size = serializers.IntegerField()
-        next = serializers.URLField(allow_null=True, help_text="Absolute URL of the next page, same filters.")
-        previous = serializers.URLField(allow_null=True, help_text="Absolute URL of the previous page.")
-        results = OrderOutputSerializer(many=True)
-
-        class Meta:
-            ref_name = "OrderPage"
+    pagination_class = PagePagination
+    OutputSerializer = page_output_serializer(ref_name="OrderPage", rows="Orders", row_serializer=OrderOutputSerializer)
 
     @extend_schema(
         operation_id="orders_list", tags=TAGS, summary="List orders",
@@ -250,44 +118,26 @@ class OrderListApi(APIView):
         parameters=[
             OpenApiParameter("status", str, enum=OrderStatus.values, description="Only orders in this status."),
             OpenApiParameter("email", str, description="Staff only: the customer's e-mail, exactly."),
-            OpenApiParameter("page", int, default=1, description=f"Page number, 1 to {MAX_PAGE}."),
-            OpenApiParameter("page_size", int, default=PAGE_SIZE, description=f"1 to {MAX_PAGE_SIZE}."),
+            *page_parameters(page=f"Page number, 1 to {MAX_PAGE}.", page_size=f"1 to {MAX_PAGE_SIZE}."),
         ],
-        responses={
-            200: OutputSerializer,
-            400: OpenApiResponse(QueryErrorOutputSerializer, description="Malformed query parameters."),
-            401: UNAUTHENTICATED,
-        },
+        responses={200: OutputSerializer, 400: MALFORMED_QUERY, 401: UNAUTHENTICATED},
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         params = request.query_params
-        errors: dict[str, str] = {}
-        page = whole_number(params.get("page"), default=1, high=MAX_PAGE)
-        if page is None:
-            errors["page"] = str(ERROR_PAGE)
-        page_size = whole_number(params.get("page_size"), default=PAGE_SIZE, high=MAX_PAGE_SIZE)
-        if page_size is None:
-            errors["page_size"] = str(ERROR_PAGE_SIZE)
+        paginator = self.pagination_class()
+        errors = paginator.query_errors(request)  # one 400 names the page's and the filters' errors
         status_filter = params.get("status", "").strip() or None
         if status_filter is not None and status_filter not in OrderStatus.values:
             errors["status"] = str(ERROR_STATUS_FILTER)
         email = params.get("email", "").strip().lower() or None
         if email is not None and len(email) > MAX_EMAIL_LENGTH:
             errors["email"] = str(ERROR_EMAIL_FILTER)
-        if errors or page is None or page_size is None:
-            return Response({"errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        if errors:
+            raise MalformedQuery(errors)
 
         orders = selectors.orders_list(user=request.user, status=status_filter, email=email)
-        count = orders.count()
-        pages = max(1, math.ceil(count / page_size))
-        start = (page - 1) * page_size
-        rows = list(orders[start : start + page_size]) if start < count else []
-        answer = {
-            "count": count, "page": page, "pages": pages, "page_size": page_size,
-            **page_links(request, page=page, pages=pages),
-            "results": rows,
-        }  # fmt: skip
-        return Response(self.OutputSerializer(answer).data)
+        rows = paginator.paginate_queryset(orders, request, view=self)
+        return paginator.get_paginated_response(OrderOutputSerializer(rows, many=True).data)
 
 
 class OrderCreateApi(APIView):
@@ -409,13 +259,3 @@ class OrderStatusChangeApi(APIView):
         with _order_errors():
             order = services.order_status_change(order=order, to=data.validated_data["status"], actor=request.user)
         return Response(self.OutputSerializer(order).data)
-
-
-# --- One URL, several actions -----------------------------------------------------------------
-
-
-class OrderCollectionApi(MethodRouterApi):
-    """/api/orders/"""
-
-    permission_classes = [IsAuthenticated]
-    routes = {"get": OrderListApi, "post": OrderCreateApi}

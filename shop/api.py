@@ -5,30 +5,37 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponseBase
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import AllowAny, BasePermission, IsAdminUser
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
+from common.api.errors import (
+    BAD_TOKEN,
+    FORBIDDEN,
+    MALFORMED_QUERY,
+    UNAUTHENTICATED,
+    ErrorDetailOutputSerializer,
+    MalformedQuery,
+    invalid_body,
+)
+from common.api.pagination import page_links, page_output_serializer, page_parameters
+from common.api.queries import MAX_PAGE, MAX_PAGE_SIZE, InvalidQuery
 from shop import services
 from shop.models import Product
-from shop.queries import MAX_PAGE, InvalidQuery, parse_product_query
+from shop.queries import parse_product_query
 from shop.selectors import (
-    MAX_PAGE_SIZE,
-    PAGE_SIZE,
     SORTS,
     category_tree,
     product_detail_by_id,
@@ -39,14 +46,11 @@ from shop.selectors import (
 from shop.serializers import (
     ERROR_SKU_TAKEN,
     ERROR_SLUG_TAKEN,
-    VALIDATION_ERROR_SCHEMA,
     CategoryNodeOutputSerializer,
-    ErrorDetailOutputSerializer,
     ProductCardOutputSerializer,
     ProductDetailOutputSerializer,
     ProductInputSerializer,
     ProductStaffOutputSerializer,
-    QueryErrorOutputSerializer,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,12 +66,7 @@ DUPLICATE_KEY_MESSAGES = {"sku": ERROR_SKU_TAKEN, "slug": ERROR_SLUG_TAKEN}
 # --- OpenAPI pieces shared by several operations ---------------------------------------------
 
 NOT_FOUND = OpenApiResponse(ErrorDetailOutputSerializer, description="Unknown or malformed id/slug.")
-UNAUTHENTICATED = OpenApiResponse(ErrorDetailOutputSerializer, description="Not logged in.")
-FORBIDDEN = OpenApiResponse(ErrorDetailOutputSerializer, description="Logged in, but not staff.")
-# Reads need no token, but one that is sent is checked: an expired or revoked one is refused, not ignored.
-BAD_TOKEN = OpenApiResponse(ErrorDetailOutputSerializer, description="A token was sent and it is invalid, expired "
-                            "or revoked (none is needed here).")  # fmt: skip
-INVALID_BODY = OpenApiResponse(VALIDATION_ERROR_SCHEMA, description="The body failed validation.")
+INVALID_BODY = invalid_body(example={"sku": [str(ERROR_SKU_TAKEN)]})
 ID_PARAMETER = OpenApiParameter("id", str, OpenApiParameter.PATH, description="The product's ObjectId (24 hex digits).")
 LIST_PARAMETERS = [
     OpenApiParameter("category", str, description="A category slug; its subcategories' products are included."),
@@ -76,8 +75,10 @@ LIST_PARAMETERS = [
     OpenApiParameter("max_price", str, description="Highest price, a decimal from 0 to 1000000."),
     OpenApiParameter("in_stock", str, enum=["1", "0"], description="1: only products in stock."),
     OpenApiParameter("sort", str, enum=sorted(SORTS), default="newest", description="Order of the results."),
-    OpenApiParameter("page", int, default=1, description=f"Page number, 1 to {MAX_PAGE}; past the end is empty."),
-    OpenApiParameter("page_size", int, default=PAGE_SIZE, description=f"Results per page, 1 to {MAX_PAGE_SIZE}."),
+    *page_parameters(
+        page=f"Page number, 1 to {MAX_PAGE}; past the end is empty.",
+        page_size=f"Results per page, 1 to {MAX_PAGE_SIZE}.",
+    ),
 ]
 LIST_DESCRIPTION = (
     "Products on sale, filtered and paginated like the shop pages.\n\n"
@@ -88,19 +89,6 @@ LIST_DESCRIPTION = (
     'A malformed parameter answers 400 with `{"errors": {"<parameter>": "<message>"}}`; '
     "an unknown category answers 404."
 )
-
-
-def _page_link(request: Request, page: int) -> str:
-    url = request.build_absolute_uri()
-    return remove_query_param(url, "page") if page == 1 else replace_query_param(url, "page", page)
-
-
-def page_links(request: Request, *, page: int, pages: int) -> dict[str, str | None]:
-    """Absolute ``next`` / ``previous`` URLs keeping the query; past the end, previous is the last page."""
-    return {
-        "next": _page_link(request, page + 1) if page < pages else None,
-        "previous": _page_link(request, min(page - 1, pages)) if page > 1 else None,
-    }
 
 
 def _product_or_404(product_id: str) -> Product:
@@ -160,17 +148,9 @@ def _staff_detail(product: Product) -> dict[str, Any]:
 class ProductListApi(APIView):
     permission_classes = [AllowAny]
 
-    class OutputSerializer(serializers.Serializer):
-        count = serializers.IntegerField(help_text="Products matching the filters, on every page.")
-        page = serializers.IntegerField()
-        pages = serializers.IntegerField(help_text="At least 1, even when nothing matches.")
-        page_size = serializers.IntegerField()
-        next = serializers.URLField(allow_null=True, help_text="Absolute URL of the next page, same filters.")
-        previous = serializers.URLField(allow_null=True, help_text="Absolute URL of the previous page.")
-        results = ProductCardOutputSerializer(many=True)
-
-        class Meta:
-            ref_name = "ProductPage"
+    OutputSerializer = page_output_serializer(
+        ref_name="ProductPage", rows="Products", row_serializer=ProductCardOutputSerializer
+    )
 
     @extend_schema(
         operation_id="products_list",
@@ -180,7 +160,7 @@ class ProductListApi(APIView):
         parameters=LIST_PARAMETERS,
         responses={
             200: OutputSerializer,
-            400: OpenApiResponse(QueryErrorOutputSerializer, description="Malformed query parameters."),
+            400: MALFORMED_QUERY,
             401: BAD_TOKEN,
             404: OpenApiResponse(ErrorDetailOutputSerializer, description="Unknown category slug."),
         },
@@ -189,13 +169,12 @@ class ProductListApi(APIView):
         try:
             query = parse_product_query(request.query_params, allow_page_size=True)
         except InvalidQuery as error:
-            return Response({"errors": error.errors}, status=status.HTTP_400_BAD_REQUEST)
+            raise MalformedQuery(error.errors) from error
         answer = product_list(query)
         if answer is None:
             raise NotFound(ERROR_CATEGORY_NOT_FOUND)
-        page, pages = answer["page"], answer["pages"]
-        answer = {**answer, **page_links(request, page=page, pages=pages)}
-        return Response(answer)  # already the OutputSerializer's shape (see _READ_PATH_NOTE)
+        links = page_links(request, page=answer["page"], pages=answer["pages"])
+        return Response({**answer, **links})  # already the OutputSerializer's shape (see _READ_PATH_NOTE)
 
 
 class ProductDetailApi(APIView):
@@ -342,63 +321,3 @@ class ProductDeleteApi(APIView):
     def delete(self, request: Request, id: str) -> Response:
         services.product_delete(product=_product_or_404(id))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# --- One URL, several actions ---------------------------------------------------------------
-
-
-class MethodRouterApi(APIView):
-    """Serves several one-action API classes on one URL, choosing by HTTP method.
-
-    Why a router rather than one class with get+post: the URL contract puts list and
-    create (and read, update, delete) on one path, while each action keeps its own
-    serializers and permissions (public reads, staff writes). The action classes stay
-    complete views; this class only dispatches, and carries their handlers so OpenAPI
-    generation sees every method with its own annotations and permissions.
-    """
-
-    routes: ClassVar[dict[str, type[APIView]]] = {}
-    _views: ClassVar[dict[str, Callable[..., HttpResponseBase]]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._views = {method: action.as_view() for method, action in cls.routes.items()}
-        for method, action in cls.routes.items():
-            setattr(cls, method, getattr(action, method))
-
-    def _route(self, method: str) -> str | None:
-        method = method.lower()
-        if method == "head" and "head" not in self.routes:
-            method = "get"
-        return method if method in self.routes else None
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        method = self._route(request.method or "")
-        if method is None:  # OPTIONS, or a method no action serves (405)
-            return super().dispatch(request, *args, **kwargs)
-        return self._views[method](request, *args, **kwargs)
-
-    def get_permissions(self) -> list[BasePermission]:
-        method = self._route(self.request.method or "") if getattr(self, "request", None) else None
-        if method is None:
-            return super().get_permissions()
-        return [permission() for permission in self.routes[method].permission_classes]
-
-
-class ProductCollectionApi(MethodRouterApi):
-    """/api/products/"""
-
-    permission_classes = [AllowAny]
-    routes = {"get": ProductListApi, "post": ProductCreateApi}
-
-
-class ProductItemApi(MethodRouterApi):
-    """/api/products/{id}/"""
-
-    permission_classes = [AllowAny]
-    routes = {
-        "get": ProductDetailApi,
-        "put": ProductUpdateApi,
-        "patch": ProductUpdateApi,
-        "delete": ProductDeleteApi,
-    }

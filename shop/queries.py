@@ -12,24 +12,14 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext_lazy as _
 
-from shop.selectors import (
-    ATTRIBUTE_NAME,
-    DEFAULT_SORT,
-    MAX_ATTRIBUTE_FILTERS,
-    MAX_PAGE_SIZE,
-    MAX_SEARCH_LENGTH,
-    PAGE_SIZE,
-    SORTS,
-    ProductQuery,
-)
+from common.api.queries import InvalidQuery, PageQuery, parse_page_query, query_value
+from common.yes_no import yes_no
+from shop.selectors import ATTRIBUTE_NAME, DEFAULT_SORT, MAX_ATTRIBUTE_FILTERS, MAX_SEARCH_LENGTH, SORTS, ProductQuery
 
-MAX_PAGE = 10_000
 MAX_PRICE = Decimal("1000000")
 ATTRIBUTE_PREFIX = "attr_"
 MAX_ATTRIBUTE_VALUE_LENGTH = 60
 
-ERROR_PAGE = _("Page must be a whole number from 1 to 10000.")
-ERROR_PAGE_SIZE = _("Page size must be a whole number from 1 to 100.")
 ERROR_PRICE = _("Prices must be numbers from 0 to 1000000, like 19.99.")
 ERROR_PRICE_RANGE = _("The minimum price cannot be above the maximum price.")
 ERROR_SORT = _("Sort by one of: newest, price, -price, name.")
@@ -39,37 +29,8 @@ ERROR_TOO_MANY_ATTRIBUTES = _("Use at most 5 attribute filters at once.")
 ERROR_IN_STOCK = _("in_stock must be 1 or 0.")
 ERROR_CATEGORY = _("Category must be a category slug, like t-shirts.")
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,140}$")
-
-
-class InvalidQuery(ValueError):
-    """The query string has errors; ``errors`` maps each parameter to its message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{key}: {value}" for key, value in errors.items()))
-        self.errors = errors
-
-
-def _first(params: Mapping[str, object], name: str) -> str | None:
-    getter = getattr(params, "get", None)
-    value = getter(name) if getter else None
-    if isinstance(value, list):  # plain dicts of lists
-        value = value[0] if value else None
-    return None if value is None else str(value)
-
-
-def whole_number(raw: str | None, *, default: int, low: int = 1, high: int) -> int | None:
-    """``raw`` as an int in ``low..high``; ``default`` when blank; None when malformed or out of range."""
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        return None
-    return value if low <= value <= high else None
 
 
 def _price(raw: str | None) -> tuple[bool, Decimal | None]:
@@ -93,23 +54,18 @@ def parse_product_query(
     """Build a ProductQuery from query-string ``params``, or raise InvalidQuery."""
     errors: dict[str, str] = {}
     if category is None:
-        category = (_first(params, "category") or "").strip() or None
+        category = (query_value(params, "category") or "").strip() or None
         if category is not None and not _SLUG.match(category):
             errors["category"] = str(ERROR_CATEGORY)
 
-    page = whole_number(_first(params, "page"), default=1, low=1, high=MAX_PAGE)
-    if page is None:
-        errors["page"] = str(ERROR_PAGE)
-    page_size = PAGE_SIZE
-    if allow_page_size:
-        parsed_size = whole_number(_first(params, "page_size"), default=PAGE_SIZE, low=1, high=MAX_PAGE_SIZE)
-        if parsed_size is None:
-            errors["page_size"] = str(ERROR_PAGE_SIZE)
-        else:
-            page_size = parsed_size
+    try:
+        paging = parse_page_query(params, allow_page_size=allow_page_size)
+    except InvalidQuery as invalid:
+        errors.update(invalid.errors)
+        paging = PageQuery()
 
-    ok_min, min_price = _price(_first(params, "min_price"))
-    ok_max, max_price = _price(_first(params, "max_price"))
+    ok_min, min_price = _price(query_value(params, "min_price"))
+    ok_max, max_price = _price(query_value(params, "max_price"))
     if not ok_min:
         errors["min_price"] = str(ERROR_PRICE)
     if not ok_max:
@@ -117,16 +73,16 @@ def parse_product_query(
     if min_price is not None and max_price is not None and min_price > max_price:
         errors["min_price"] = str(ERROR_PRICE_RANGE)
 
-    sort = (_first(params, "sort") or DEFAULT_SORT).strip() or DEFAULT_SORT
+    sort = (query_value(params, "sort") or DEFAULT_SORT).strip() or DEFAULT_SORT
     if sort not in SORTS:
         errors["sort"] = str(ERROR_SORT)
 
-    search = _CONTROL.sub(" ", _first(params, "q") or "").strip()
+    search = _CONTROL.sub(" ", query_value(params, "q") or "").strip()
     if len(search) > MAX_SEARCH_LENGTH:
         errors["q"] = str(ERROR_SEARCH_LENGTH)
 
-    in_stock_raw = (_first(params, "in_stock") or "").strip().lower()
-    if in_stock_raw not in _TRUE | _FALSE:
+    in_stock = yes_no(query_value(params, "in_stock") or "")
+    if in_stock is None:
         errors["in_stock"] = str(ERROR_IN_STOCK)
 
     attributes: dict[str, str] = {}
@@ -135,7 +91,7 @@ def parse_product_query(
         if not key.startswith(ATTRIBUTE_PREFIX):
             continue
         name = key[len(ATTRIBUTE_PREFIX) :]
-        value = (_first(params, key) or "").strip()
+        value = (query_value(params, key) or "").strip()
         if not value:
             continue  # an empty select in the filter form means "any"
         if not ATTRIBUTE_NAME.match(name) or len(value) > MAX_ATTRIBUTE_VALUE_LENGTH or _CONTROL.search(value):
@@ -152,9 +108,9 @@ def parse_product_query(
         search=search,
         min_price=min_price,
         max_price=max_price,
-        in_stock=in_stock_raw in _TRUE,
+        in_stock=bool(in_stock),
         attributes=attributes,
         sort=sort,
-        page=page or 1,
-        page_size=page_size,
+        page=paging.page,
+        page_size=paging.page_size,
     )

@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from common.api.queries import PAGE_SIZE
 from shop import cache
 from shop.availability import stock_left
 from shop.models import Category, Product
@@ -34,8 +35,6 @@ NAMESPACE_FAMILIES = (PRODUCTS, CATEGORIES, "product", SLUGS, PAGES)
 # Raw field of product documents (not a model field): unconfirmed stock movements (shop/services.py).
 STOCK_LEDGER = "stock_ledger"
 
-PAGE_SIZE = 24
-MAX_PAGE_SIZE = 100
 MAX_SEARCH_LENGTH = 200
 SORTS = {
     "newest": ("-created_at", "-id"),

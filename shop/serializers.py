@@ -174,44 +174,6 @@ class CategoryNodeOutputSerializer(serializers.Serializer):
         return fields
 
 
-class ErrorDetailOutputSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="not_found, not_authenticated, token_not_valid, permission_denied...")
-
-    class Meta:
-        ref_name = "ErrorDetail"
-
-
-class QueryErrorOutputSerializer(serializers.Serializer):
-    errors = serializers.DictField(
-        child=serializers.CharField(),
-        help_text="Each rejected query parameter (e.g. page, min_price, attr_colour) mapped to a message.",
-    )
-
-    class Meta:
-        ref_name = "QueryError"
-
-
-VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {
-            "type": "object",
-            "description": "Each rejected field (or non_field_errors) mapped to its messages; a list or nested "
-            'field maps the index or name of each rejected item the same way: `{"tags": {"3": ["Not a valid '
-            'string."]}}`.',
-            "additionalProperties": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]},
-        },
-        {
-            "type": "object",
-            "description": "The body is not JSON (code parse_error).",
-            "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
-            "required": ["detail", "code"],
-        },
-    ],
-    "example": {"sku": [str(ERROR_SKU_TAKEN)]},
-}
-
-
 # --- Input --------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,12 +16,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
+from common.api.queries import InvalidQuery
 from shop import cache, selectors
 from shop.page_cache import anonymous_page_cache
-from shop.queries import ATTRIBUTE_PREFIX, InvalidQuery, parse_product_query
+from shop.queries import ATTRIBUTE_PREFIX, parse_product_query
 from shop.selectors import CATEGORIES, DEFAULT_SORT, PRODUCTS, ProductQuery
 
-CATALOG_PAGE_SIZE = 24
 NEW_ARRIVALS_COUNT = 8
 PAGE_WINDOW_RADIUS = 2
 # Errors shown next to a form field; any other parameter's error goes to the summary above the form.
@@ -172,7 +171,6 @@ def _listing(
         context.update(page, facet_fields=[])
         return render(request, "shop/listing.html", context)
 
-    query = replace(query, page_size=CATALOG_PAGE_SIZE)
     canonical_params = {"q": query.search} if query.search and not query.category else {}
     if query.page > 1:
         canonical_params["page"] = str(query.page)

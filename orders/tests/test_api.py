@@ -15,7 +15,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import token_pair_issue
-from orders import api
+from common.api.queries import ERROR_PAGE, ERROR_PAGE_SIZE
+from orders import api, serializers
 from orders.models import Order, OrderStatus
 from orders.tests.conftest import place
 from shop.models import Product
@@ -79,16 +80,16 @@ def test_bad_carts_answer_400_and_take_nothing(people: SimpleNamespace, goods: S
 
     assert rejected(cart((NO_SUCH_ID, 1)))["code"] == "invalid_line"  # a well-formed id, but no such product
     assert rejected(cart())["code"] == "empty_cart"
-    assert rejected(cart(("not-an-id", 1))) == {"lines": {"0": {"product_id": [str(api.ERROR_PRODUCT_ID)]}}}
-    assert rejected(cart((goods.mug.pk, 0))) == {"lines": {"0": {"quantity": [str(api.ERROR_QUANTITY)]}}}
-    assert rejected(cart((goods.mug.pk, 100))) == {"lines": {"0": {"quantity": [str(api.ERROR_QUANTITY)]}}}
-    assert rejected(cart((goods.mug.pk, "two"))) == {"lines": {"0": {"quantity": [str(api.ERROR_QUANTITY)]}}}
+    assert rejected(cart(("not-an-id", 1))) == {"lines": {"0": {"product_id": [str(serializers.ERROR_PRODUCT_ID)]}}}
+    assert rejected(cart((goods.mug.pk, 0))) == {"lines": {"0": {"quantity": [str(serializers.ERROR_QUANTITY)]}}}
+    assert rejected(cart((goods.mug.pk, 100))) == {"lines": {"0": {"quantity": [str(serializers.ERROR_QUANTITY)]}}}
+    assert rejected(cart((goods.mug.pk, "two"))) == {"lines": {"0": {"quantity": [str(serializers.ERROR_QUANTITY)]}}}
     assert rejected(cart(*[(goods.mug.pk, 1)] * 51)) == {"lines": [str(api.ERROR_TOO_MANY_LINES)]}
     # The same product on two lines is merged: 60 + 60 mugs is over the limit of 99.
     assert rejected(cart((goods.mug.pk, 60), (goods.mug.pk, 60)))["code"] == "invalid_line"
     errors = rejected({"lines": [{"product_id": str(goods.mug.pk), "quantity": 1}], "address": {"country": "Spain"}})
     assert set(errors["address"]) == {"full_name", "line1", "city", "postal_code", "country"}
-    assert errors["address"]["country"] == [str(api.ERROR_COUNTRY)]
+    assert errors["address"]["country"] == [str(serializers.ERROR_COUNTRY)]
     assert Order.objects.count() == 0
     assert stock(goods.mug) == 40
 
@@ -145,6 +146,33 @@ def test_lists_show_own_orders_and_staff_see_all(people: SimpleNamespace, goods:
         "errors": {"status": str(api.ERROR_STATUS_FILTER), "page_size": "Page size must be a whole number from 1 "
                    "to 100.", "page": "Page must be a whole number from 1 to 10000."}
     }  # fmt: skip
+
+
+def test_list_pages_through_the_shared_envelope(people: SimpleNamespace, goods: SimpleNamespace) -> None:
+    numbers = [place(people.ana, (goods.mug.pk, 1)).number for _ in range(3)][::-1]  # newest first
+    client = client_for(people.ana)
+
+    body = client.get(ORDERS, {"page_size": "2"}).json()
+    assert list(body) == list(api.OrderListApi.OutputSerializer().fields)  # the documented shape, in order
+    assert ([row["number"] for row in body["results"]], body["pages"]) == (numbers[:2], 2)
+    assert body["next"] == "http://testserver/api/orders/?page=2&page_size=2"
+
+    # Past the end: an empty page whose previous link is the last one.
+    beyond = client.get(ORDERS, {"page_size": "2", "page": "7"}).json()
+    assert (beyond["count"], beyond["results"], beyond["next"]) == (3, [], None)
+    assert beyond["previous"] == "http://testserver/api/orders/?page=2&page_size=2"
+
+    for params, errors in [
+        ({"page": "abc"}, {"page": str(ERROR_PAGE)}),
+        ({"page": "10001"}, {"page": str(ERROR_PAGE)}),
+        ({"page_size": "0"}, {"page_size": str(ERROR_PAGE_SIZE)}),
+        (
+            {"page_size": "2.5", "email": "x" * 255},
+            {"page_size": str(ERROR_PAGE_SIZE), "email": str(api.ERROR_EMAIL_FILTER)},
+        ),
+    ]:
+        response = client.get(ORDERS, params)
+        assert (response.status_code, response.json()) == (400, {"errors": errors}), params
 
 
 def test_detail_is_for_owner_and_staff_only(people: SimpleNamespace, goods: SimpleNamespace) -> None:

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from common.api import queries as common_queries
 from shop import api, queries, services
 from shop.models import Product
 from shop.serializers import (
@@ -158,11 +159,11 @@ def test_pagination_links_keep_the_query(client: APIClient, shop_catalog: Simple
 
 def test_bad_query_parameters_answer_400_with_the_message(client: APIClient, shop_catalog: SimpleNamespace) -> None:
     cases = [
-        ({"page": "-1"}, "page", queries.ERROR_PAGE),
-        ({"page": "abc"}, "page", queries.ERROR_PAGE),
-        ({"page": "10001"}, "page", queries.ERROR_PAGE),
-        ({"page_size": "0"}, "page_size", queries.ERROR_PAGE_SIZE),
-        ({"page_size": "101"}, "page_size", queries.ERROR_PAGE_SIZE),
+        ({"page": "-1"}, "page", common_queries.ERROR_PAGE),
+        ({"page": "abc"}, "page", common_queries.ERROR_PAGE),
+        ({"page": "10001"}, "page", common_queries.ERROR_PAGE),
+        ({"page_size": "0"}, "page_size", common_queries.ERROR_PAGE_SIZE),
+        ({"page_size": "101"}, "page_size", common_queries.ERROR_PAGE_SIZE),
         ({"min_price": "abc"}, "min_price", queries.ERROR_PRICE),
         ({"max_price": "NaN"}, "max_price", queries.ERROR_PRICE),
         ({"min_price": "9", "max_price": "2"}, "min_price", queries.ERROR_PRICE_RANGE),

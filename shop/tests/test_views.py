@@ -12,6 +12,7 @@ from django.test import Client
 from django.utils import translation
 from django.utils.html import escape
 
+from common.api import queries as common_queries
 from shop import demo, queries
 from shop.models import Product
 from shop.services import category_create, product_create
@@ -110,7 +111,7 @@ def test_category_filters_and_sorts(client: Client, shop_pages: dict[str, Produc
 def test_pagination_keeps_filters_and_drops_tracking(
     client: Client, shop_pages: dict[str, Product], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shop.views.CATALOG_PAGE_SIZE", 2)
+    monkeypatch.setattr("common.api.queries.PAGE_SIZE", 2)
     params = {"in_stock": "1", "sort": "name", "utm_source": "mail"}
     html = client.get("/c/clothing/", params).content.decode()
     assert names_shown(html) == ["Cotton polo", "Linen tee"]
@@ -192,8 +193,8 @@ def test_unknown_slugs_get_the_friendly_404(client: Client, shop_pages: dict[str
 
 def test_malformed_filters_get_400_with_the_message_never_500(client: Client, shop_pages: dict[str, Product]) -> None:
     cases = [
-        ("/c/t-shirts/", {"page": "-1"}, queries.ERROR_PAGE, None),
-        ("/c/t-shirts/", {"page": "abc"}, queries.ERROR_PAGE, None),
+        ("/c/t-shirts/", {"page": "-1"}, common_queries.ERROR_PAGE, None),
+        ("/c/t-shirts/", {"page": "abc"}, common_queries.ERROR_PAGE, None),
         ("/c/t-shirts/", {"min_price": "abc"}, queries.ERROR_PRICE, "min_price-error"),
         ("/c/t-shirts/", {"max_price": "-5"}, queries.ERROR_PRICE, "max_price-error"),
         ("/c/t-shirts/", {"min_price": "50", "max_price": "10"}, queries.ERROR_PRICE_RANGE, "min_price-error"),
@@ -228,8 +229,8 @@ def test_set_language_switches_pages_to_spanish(client: Client, shop_pages: dict
     assert '<th scope="row">Color</th>' in html
     html = client.get("/c/t-shirts/", {"page": "abc"}).content.decode()
     with translation.override("es"):
-        assert escape(str(queries.ERROR_PAGE)) in html
-        assert str(queries.ERROR_PAGE) != "Page must be a whole number from 1 to 10000."
+        assert escape(str(common_queries.ERROR_PAGE)) in html
+        assert str(common_queries.ERROR_PAGE) != "Page must be a whole number from 1 to 10000."
 
 
 def test_html_in_a_product_name_is_escaped(client: Client, shop_pages: dict[str, Product]) -> None:

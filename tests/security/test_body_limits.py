@@ -17,8 +17,9 @@ from django.test import Client
 
 from config.limits import RequestBodyLimit
 from config.parsers import ERROR_JSON_TOO_DEEP
-from orders.api import ERROR_TOO_MANY_LINES, CartLineInputSerializer
+from orders.api import ERROR_TOO_MANY_LINES
 from orders.models import Order
+from orders.serializers import CartLineInputSerializer
 from tests.security.conftest import Server, bearer
 
 MB = 1024 * 1024
