@@ -29,11 +29,6 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY", re.IGNORE
 URI_WITH_PASSWORD = re.compile(r"://[^/@:\s]+:[^/@\s]+@")
 
 
-@pytest.fixture(autouse=True)
-def _empty_redis() -> None:
-    """Override the suite-wide conftest fixture: these tests touch no Redis or Django."""
-
-
 # --- helpers --------------------------------------------------------------------
 
 

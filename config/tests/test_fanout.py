@@ -12,7 +12,7 @@ from channels.layers import get_channel_layer
 from config.asgi import application
 from config.fanout import GroupFanout, group_fanout
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("empty_redis")]
 GROUP = "test.broadcast"
 
 
