@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# Fixtures that tests of several packages use: shoppers, staff, products and a small catalog.
+pytest_plugins = ["orders.tests.fixtures", "shop.tests.fixtures"]
+
 # pytest-django's fixtures behind database access (the django_db marker requests them too).
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
 

@@ -17,7 +17,7 @@ from accounts.models import User
 from accounts.services import token_pair_issue
 from orders import api
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import place
+from orders.tests.factories import place
 from shop.models import Product
 
 ORDERS = "/api/orders/"

@@ -16,23 +16,10 @@ from config.asgi import application
 from orders import services
 from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
-from orders.tests.conftest import place
+from orders.tests.factories import place
+from orders.tests.sockets import HEADERS, connect, resync
 
 pytestmark = pytest.mark.asyncio
-HEADERS = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
-
-
-async def connect(user: User, path: str) -> WebsocketCommunicator:
-    ticket = (await sync_to_async(account_services.ws_ticket_issue)(user=user))["ticket"]
-    communicator = WebsocketCommunicator(application, f"{path}?ticket={ticket}", headers=HEADERS)
-    connected, code = await communicator.connect()
-    assert connected, code
-    return communicator
-
-
-async def resync(communicator: WebsocketCommunicator, since: int = 0) -> dict:
-    await communicator.send_json_to({"type": "resync", "since": since})
-    return await communicator.receive_json_from(timeout=5)
 
 
 async def change(order, to: str, actor: User):

@@ -21,8 +21,8 @@ from django.utils import timezone
 from config import lifespan
 from orders import services
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import place
-from orders.tests.test_consumers import connect, resync
+from orders.tests.factories import place
+from orders.tests.sockets import connect, resync
 from shop.models import Product
 
 LATER = timedelta(hours=1)

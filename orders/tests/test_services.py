@@ -11,7 +11,7 @@ import pytest
 from orders import services
 from orders.models import Order, OrderStatus
 from orders.services import CartLine, IllegalTransition, OutOfStock, TooManyPendingOrders
-from orders.tests.conftest import address, place
+from orders.tests.factories import address, place
 from shop.models import Product
 
 

@@ -10,7 +10,7 @@ from django.test import Client
 from accounts.models import User
 from shop.models import Product
 from shop.selectors import ProductQuery, product_detail_by_id, product_list
-from shop.tests.conftest import admin_inline_edit
+from shop.tests.helpers import admin_inline_edit
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from accounts.models import User
 from devstack.processes import free_port
 from shop import cache, services
 from shop.selectors import PAGES, PRODUCTS, ProductQuery, product_list
-from shop.tests.conftest import admin_inline_edit, all_at_once
+from shop.tests.helpers import admin_inline_edit, all_at_once
 
 
 @pytest.fixture

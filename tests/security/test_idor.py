@@ -18,9 +18,9 @@ from accounts import services as account_services
 from accounts.models import User
 from config.asgi import application
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import place
+from orders.tests.factories import place
 from shop import services as shop_services
-from tests.security.conftest import bearer
+from tests.security.helpers import bearer
 
 GUESSED_IDS = [
     "000000000000000000000000",

@@ -31,8 +31,7 @@ from accounts.consumers import ERROR_TOO_MANY_SOCKETS
 from accounts.realtime import CLOSE_TOO_MANY_SOCKETS
 from accounts.socket_slots import user_slots_key
 from devstack.processes import free_port
-from tests.security.conftest import Server, session_cookie
-from tests.security.test_websocket_abuse import open_socket, resync
+from tests.security.helpers import Server, open_socket, resync, session_cookie
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP = 20

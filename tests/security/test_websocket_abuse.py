@@ -12,10 +12,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
-from websockets.typing import Origin
+from websockets.sync.client import ClientConnection
 
 from accounts import services as account_services
 from accounts.consumers import ERROR_TOO_MANY_MESSAGES, MESSAGE_BURST, TokenBucket
@@ -23,26 +21,10 @@ from accounts.realtime import CLOSE_TOO_MANY_MESSAGES
 from devstack import WS_MAX_SIZE_BYTES
 from devstack.__main__ import asgi_server_argv
 from orders.consumers import ERROR_BAD_MESSAGE, MAX_MESSAGE_BYTES
-from tests.security.conftest import Server, session_cookie
+from tests.security.helpers import Server, open_socket, resync, session_cookie
 
 CLOSE_MESSAGE_TOO_BIG = 1009  # RFC 6455
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def open_socket(server: Server, path: str, *, cookie: str | None = None, origin: str | None = None) -> ClientConnection:
-    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"} if cookie else None
-    return connect(
-        f"{server.ws_url}{path}",
-        origin=Origin(origin) if origin else None,
-        additional_headers=headers,
-        open_timeout=10,
-        max_size=None,
-    )
-
-
-def resync(socket: ClientConnection) -> dict:
-    socket.send(json.dumps({"type": "resync", "since": 0}))
-    return json.loads(socket.recv(timeout=10))
 
 
 def read_until_closed(socket: ClientConnection) -> tuple[list[dict], int | None]:
