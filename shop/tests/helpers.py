@@ -1,10 +1,6 @@
-"""What several shop test modules do: edit a product inline in the admin, call something many
-times at once."""
+"""What several shop test modules do: edit a product inline in the admin."""
 
 from __future__ import annotations
-
-import threading
-from collections.abc import Callable
 
 from django.http import HttpResponse
 from django.test import Client
@@ -21,20 +17,3 @@ def admin_inline_edit(client: Client, product: Product, *, price: str, stock: st
             "form-0-id": str(product.pk), "form-0-price": price, "form-0-stock": stock, "_save": "Save",
         },
     )  # fmt: skip
-
-
-def all_at_once[T](count: int, call: Callable[[], T], *, timeout: float = 60) -> list[T]:
-    """Run ``call`` in ``count`` threads released together (a stampede); the answers that came back."""
-    barrier = threading.Barrier(count)
-    answers: list[T] = []
-
-    def run() -> None:
-        barrier.wait()
-        answers.append(call())
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    return answers

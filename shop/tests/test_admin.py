@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
 from django.test import Client
 
 from accounts.models import User
 from shop.models import Product
 from shop.selectors import ProductQuery, product_detail_by_id, product_list
 from shop.tests.helpers import admin_inline_edit
-
-
-@pytest.fixture
-def admin_client(catalog: SimpleNamespace) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("boss@example.com", "x"))
-    return client
 
 
 def test_change_form_save_is_visible_at_once(admin_client: Client, catalog: SimpleNamespace) -> None:

@@ -19,7 +19,7 @@ from orders.services import CartLine, order_cancel, order_place
 from shop import cache, services
 from shop.availability import LOW_STOCK_THRESHOLD, stock_change_shows_in_lists, stock_left
 from shop.selectors import PAGES, PRODUCTS
-from shop.tests.helpers import all_at_once
+from tests.concurrency import all_at_once
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django_redis import get_redis_connection
 
 from devstack.processes import free_port
 from shop import cache
-from shop.tests.helpers import all_at_once
+from tests.concurrency import all_at_once
 
 pytestmark = pytest.mark.usefixtures("empty_redis")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.test import Client
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin
 
@@ -36,6 +38,13 @@ def session_cookie(user: User) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
+def signed_in(user: User) -> Client:
+    """A test client with a site session for ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def bearer(user: User) -> dict[str, str]:
     """An Authorization header with a fresh access token for ``user``."""
     return {"Authorization": f"Bearer {account_services.token_pair_issue(user=user)['access']}"}
@@ -57,3 +66,22 @@ def resync(socket: ClientConnection) -> dict:
     """Ask for everything, as a page does on connecting; the answer."""
     socket.send(json.dumps({"type": "resync", "since": 0}))
     return json.loads(socket.recv(timeout=10))
+
+
+class Closing(NamedTuple):
+    """What a socket received until the server closed it, and the close frame's code and reason."""
+
+    messages: list[dict]
+    code: int | None
+    reason: str
+
+
+def read_until_closed(socket: ClientConnection) -> Closing:
+    """Every message until the server closes the socket, then how it closed it."""
+    messages: list[dict] = []
+    try:
+        while True:
+            messages.append(json.loads(socket.recv(timeout=10)))
+    except ConnectionClosed as closed:
+        frame = closed.rcvd
+        return Closing(messages, frame.code if frame else None, frame.reason if frame else "")
