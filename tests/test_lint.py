@@ -37,6 +37,16 @@ def imported_modules(source: str, package: str) -> set[str]:
     return found
 
 
+def project_python_files() -> list[Path]:
+    """The project's .py files: not the virtualenv, local data or anything hidden."""
+    skipped = {"var", "staticfiles", "node_modules"}
+    return [
+        path
+        for path in ROOT.rglob("*.py")
+        if not any(part in skipped or part.startswith(".") for part in path.relative_to(ROOT).parts)
+    ]
+
+
 def is_conftest_or_test_module(module: str) -> bool:
     name = module.rsplit(".", 1)[-1]
     return name == "conftest" or name.startswith("test_")
@@ -47,17 +57,10 @@ def test_no_module_imports_a_conftest_or_a_test_module() -> None:
     runs its fixtures and tests under a second name. Shared helpers live in helper modules
     (orders/tests/factories.py, tests/security/helpers.py...), shared fixtures in the plugins the
     root conftest.py lists in ``pytest_plugins`` or in a conftest.py above every test using them."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
     offending = []
-    for name in listed.stdout.split():
-        path = ROOT / name
-        if not path.exists():  # deleted in the working tree
-            continue
-        package = ".".join(Path(name).parent.parts)
-        imported = imported_modules(path.read_text(encoding="utf-8"), package)
+    for path in project_python_files():
+        name = path.relative_to(ROOT)
+        imported = imported_modules(path.read_text(encoding="utf-8"), ".".join(name.parent.parts))
         offending += [f"{name} imports {module}" for module in sorted(imported) if is_conftest_or_test_module(module)]
     assert not offending, "\n".join(offending)
 
