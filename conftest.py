@@ -1,16 +1,31 @@
-"""Suite-wide fixtures. `make test` starts real Redis and MongoDB and exports their URLs."""
+"""Suite-wide fixtures. The tests' Redis and MongoDB are their own (devstack/pytest_plugin.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+# Fixtures that tests of several packages use: shoppers, staff, products and a small catalog.
+pytest_plugins = ["orders.tests.fixtures", "shop.tests.fixtures"]
 
-@pytest.fixture(autouse=True)
-def _empty_redis() -> None:
-    """Each test starts with an empty Redis database (cache, blocklist, channel layer)."""
+# pytest-django's fixtures behind database access (the django_db marker requests them too).
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+@pytest.fixture
+def empty_redis() -> None:
+    """The test starts with an empty Redis database (cache, blocklist, rate limits, channel layer)."""
     from django_redis import get_redis_connection
 
     get_redis_connection("default").flushdb()
+
+
+@pytest.fixture(autouse=True)
+def _empty_redis_for_database_tests(request: pytest.FixtureRequest) -> None:
+    """Tests with a database are tests of the app, and the app keeps state in Redis: they get an
+    empty one. The few that use Redis without a database ask for ``empty_redis`` themselves;
+    the rest (launcher, compose file, lint) never reach Redis."""
+    if DATABASE_FIXTURES & set(request.fixturenames) or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("empty_redis")
 
 
 @pytest.fixture(autouse=True)

@@ -1,13 +1,15 @@
 """`python -m devstack run|test`: the engines behind `make run` and `make test`.
 
-Both start embedded MongoDB and Redis unless MONGODB_URI / REDIS_URL are set,
-and stop every process they started on exit, SIGINT or SIGTERM.
+Both start embedded MongoDB and Redis and stop every process they started on exit, SIGINT or
+SIGTERM. `run` uses MONGODB_URI / REDIS_URL instead when set; `test` never does (its servers:
+devstack/testservers.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,8 +20,9 @@ import urllib.request
 from pathlib import Path
 
 from devstack import WS_MAX_SIZE_BYTES
-from devstack.processes import ProcessGroup, StartupError, die_with_parent, free_port, port_in_use
+from devstack.processes import ProcessGroup, StartupError, die_with_parent, port_in_use
 from devstack.services import start_mongo, start_redis
+from devstack.testservers import start_test_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,36 +50,22 @@ def _manage(env: dict[str, str], *args: str) -> None:
         raise StartupError(f"`manage.py {' '.join(args)}` failed (exit {result.returncode}); see the output above.")
 
 
-def start_dependencies(group: ProcessGroup, env: dict[str, str], *, var_dir: Path | None) -> None:
-    """Start Redis and MongoDB unless the environment points at running ones.
-
-    ``var_dir`` None means throwaway in-memory servers on free ports (tests),
-    logging to a temporary directory.
-    """
-    log_dir = None if var_dir else Path(tempfile.mkdtemp(prefix="tienda-test-logs-"))
+def start_dependencies(group: ProcessGroup, env: dict[str, str], *, var_dir: Path) -> None:
+    """Start Redis and MongoDB with their data under ``var_dir``, unless the environment points at running ones."""
     if "REDIS_URL" in os.environ:
         print("    Redis: using REDIS_URL (nothing started)", flush=True)
     else:
-        port = int(env.get("REDIS_PORT", "6390")) if var_dir else free_port()
-        env["REDIS_URL"] = start_redis(
-            group,
-            port=port,
-            data_dir=var_dir / "redis" if var_dir else None,
-            log_path=log_dir / "redis.log" if log_dir else None,
-        )
-        print(
-            f"    Redis: started on 127.0.0.1:{port}" + (f", data in {var_dir / 'redis'}" if var_dir else ""),
-            flush=True,
-        )
+        port = int(env.get("REDIS_PORT", "6390"))
+        env["REDIS_URL"] = start_redis(group, port=port, data_dir=var_dir / "redis")
+        print(f"    Redis: started on 127.0.0.1:{port}, data in {var_dir / 'redis'}", flush=True)
     if "MONGODB_URI" in os.environ:
         print("    MongoDB: using MONGODB_URI (nothing started)", flush=True)
     else:
-        port = int(env.get("MONGODB_PORT", "27018")) if var_dir else free_port()
-        sqlite_path = var_dir / "mongo" / "tienda.sqlite3" if var_dir else None
-        log_path = var_dir / "mongo" / "mongoeco.log" if var_dir else log_dir / "mongoeco.log"
+        port = int(env.get("MONGODB_PORT", "27018"))
+        sqlite_path = var_dir / "mongo" / "tienda.sqlite3"
+        log_path = var_dir / "mongo" / "mongoeco.log"
         env["MONGODB_URI"] = start_mongo(group, port=port, sqlite_path=sqlite_path, log_path=log_path)
-        where = f"SQLite engine, data in {sqlite_path}" if sqlite_path else "memory engine"
-        print(f"    MongoDB: mongoeco started on 127.0.0.1:{port} ({where})", flush=True)
+        print(f"    MongoDB: mongoeco started on 127.0.0.1:{port} (SQLite engine, data in {sqlite_path})", flush=True)
 
 
 def asgi_server_argv(*, port: int) -> list[str]:
@@ -164,12 +153,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def test(args: argparse.Namespace) -> int:
-    """Run pytest against throwaway in-memory MongoDB and Redis."""
+    """Run pytest against servers started for it (devstack/testservers.py)."""
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     group = ProcessGroup()
+    log_dir = Path(tempfile.mkdtemp(prefix="tienda-test-servers-"))
     try:
-        start_dependencies(group, env, var_dir=None)
+        env.update(start_test_servers(group, env, log_dir=log_dir, say=lambda line: print(f"    {line}", flush=True)))
         command = [sys.executable, "-m", "pytest", *args.pytest_args]
         return subprocess.call(command, cwd=ROOT, env=env)  # noqa: S603
     except StartupError as error:
@@ -179,6 +169,7 @@ def test(args: argparse.Namespace) -> int:
         return 130
     finally:
         group.stop_all()
+        shutil.rmtree(log_dir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,11 +29,6 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY", re.IGNORE
 URI_WITH_PASSWORD = re.compile(r"://[^/@:\s]+:[^/@\s]+@")
 
 
-@pytest.fixture(autouse=True)
-def _empty_redis() -> None:
-    """Override the suite-wide conftest fixture: these tests touch no Redis or Django."""
-
-
 # --- helpers --------------------------------------------------------------------
 
 
@@ -165,18 +160,30 @@ def websocket_option_problems(text: str, launcher_argv: list[str]) -> list[str]:
             if option.startswith("--ws") and f"{option} {value}" not in command]  # fmt: skip
 
 
-# --- docker-compose.yml -----------------------------------------------------------
+# --- docker-compose.yml and the CI workflow against their published schemas ----------
+
+SCHEMAS = {COMPOSE: "vendor.compose-spec", WORKFLOW: "vendor.github-workflows"}
+# One invalid file of each kind, to show that the check bites: ports not a list; a job without runs-on.
+INVALID = {
+    COMPOSE: "services:\n  web:\n    image: x\n    ports: 8000\n",
+    WORKFLOW: "on: push\njobs:\n  test:\n    steps:\n      - run: make test\n",
+}
 
 
-def test_compose_matches_compose_spec() -> None:
-    result = schema_check(COMPOSE, "vendor.compose-spec")
+@pytest.mark.parametrize("path", SCHEMAS, ids=lambda path: path.name)
+def test_file_matches_its_published_schema(path: Path) -> None:
+    result = schema_check(path, SCHEMAS[path])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_schema_check_rejects_invalid_compose(tmp_path: Path) -> None:
-    broken = tmp_path / "docker-compose.yml"
-    broken.write_text("services:\n  web:\n    image: x\n    ports: 8000\n")
-    assert schema_check(broken, "vendor.compose-spec").returncode != 0
+@pytest.mark.parametrize("path", SCHEMAS, ids=lambda path: path.name)
+def test_schema_check_rejects_an_invalid_file(tmp_path: Path, path: Path) -> None:
+    broken = tmp_path / path.name
+    broken.write_text(INVALID[path])
+    assert schema_check(broken, SCHEMAS[path]).returncode != 0
+
+
+# --- docker-compose.yml -----------------------------------------------------------
 
 
 def test_compose_dependencies_exist_and_are_healthchecked() -> None:
@@ -276,18 +283,3 @@ def test_the_image_serves_websockets_as_make_run_does() -> None:
 def test_entrypoint_hands_over_to_cmd() -> None:
     entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text(encoding="utf-8")
     assert entrypoint.rstrip().endswith('exec "$@"')
-
-
-# --- GitHub Actions ---------------------------------------------------------------
-
-
-def test_workflow_matches_github_schema() -> None:
-    result = schema_check(WORKFLOW, "vendor.github-workflows")
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_schema_check_rejects_invalid_workflow(tmp_path: Path) -> None:
-    broken = tmp_path / "ci.yml"
-    # No runs-on.
-    broken.write_text("on: push\njobs:\n  test:\n    steps:\n      - run: make test\n")
-    assert schema_check(broken, "vendor.github-workflows").returncode != 0

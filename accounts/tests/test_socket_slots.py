@@ -10,7 +10,7 @@ from django_redis import get_redis_connection
 
 from accounts.socket_slots import socket_slot_claim, socket_slot_forget, socket_slot_release, user_slots_key
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("empty_redis")]
 
 
 def redis_slots(user_id: object) -> dict[str, float]:

@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 
 from common.fanout import GroupFanout, fanouts_leave, group_fanout
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.usefixtures("empty_redis")]
 GROUP = "test.broadcast"
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 from drf_spectacular.generators import SchemaGenerator
+
+from tests.concurrency import all_at_once
 
 
 @pytest.mark.django_db
@@ -26,11 +27,6 @@ def test_overlapping_schema_requests_are_served_one_after_the_other(client, monk
             running[0] -= 1
 
     monkeypatch.setattr(SchemaGenerator, "get_schema", slow_get_schema)
-    statuses: list[int] = []
-    threads = [threading.Thread(target=lambda: statuses.append(client.get("/api/schema/").status_code)) for _ in "ab"]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    statuses = all_at_once(2, lambda: client.get("/api/schema/").status_code)
     assert statuses == [200, 200]
     assert max(overlaps) == 1, "two generations ran at once"

@@ -153,6 +153,7 @@ def https_client(base_url: str) -> httpx.Client:
     )
 
 
+@pytest.mark.usefixtures("empty_redis")  # the production server shares the suite's Redis
 def test_production_healthz_names_no_internal_address(production_server: str) -> None:
     with https_client(production_server) as client:
         response = client.get("/healthz")
@@ -166,6 +167,7 @@ def test_production_redirects_plain_http_to_https(production_server: str) -> Non
     assert response.headers["location"] == "https://shop.example.com/"
 
 
+@pytest.mark.usefixtures("empty_redis")
 @pytest.mark.parametrize("path", ["/", "/api/products/", "/account/login/", "/admin/login/"])
 def test_production_sends_hsts_csp_and_the_other_headers(production_server: str, path: str) -> None:
     with https_client(production_server) as client:
@@ -184,6 +186,7 @@ def set_cookies(response: httpx.Response) -> dict[str, str]:
     return {next(iter(SimpleCookie(header))): header for header in response.headers.get_list("set-cookie")}
 
 
+@pytest.mark.usefixtures("empty_redis")
 def test_production_cookies_are_secure_and_the_session_cookie_httponly(production_server: str) -> None:
     with https_client(production_server) as client:
         form = client.get("/account/login/")

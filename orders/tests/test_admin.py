@@ -15,7 +15,7 @@ from accounts.models import User
 from orders import admin as admin_module
 from orders.models import Order, OrderStatus, ShippingAddress
 from orders.services import CartLine, IllegalTransition, order_place, order_status_change, orders_expire_overdue
-from orders.tests.conftest import place
+from orders.tests.factories import place
 from shop.models import Product
 
 CHANGELIST = "/admin/orders/order/"

@@ -18,7 +18,7 @@ from accounts.services import token_pair_issue
 from common.api.queries import ERROR_PAGE, ERROR_PAGE_SIZE
 from orders import api, serializers
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import place
+from orders.tests.factories import place
 from shop.models import Product
 
 ORDERS = "/api/orders/"

@@ -8,32 +8,18 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels import consumer as channels_consumer
 from channels.layers import get_channel_layer
-from channels.routing import get_default_application
 from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
 from accounts.models import User
+from config.asgi import application
 from orders import services
 from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
-from orders.tests.conftest import place
+from orders.tests.factories import place
+from orders.tests.sockets import HEADERS, connect, resync
 
 pytestmark = pytest.mark.asyncio
-application = get_default_application()  # the project's, as ASGI_APPLICATION names it
-HEADERS = [(b"host", b"localhost"), (b"origin", b"http://localhost")]
-
-
-async def connect(user: User, path: str) -> WebsocketCommunicator:
-    ticket = (await sync_to_async(account_services.ws_ticket_issue)(user=user))["ticket"]
-    communicator = WebsocketCommunicator(application, f"{path}?ticket={ticket}", headers=HEADERS)
-    connected, code = await communicator.connect()
-    assert connected, code
-    return communicator
-
-
-async def resync(communicator: WebsocketCommunicator, since: int = 0) -> dict:
-    await communicator.send_json_to({"type": "resync", "since": since})
-    return await communicator.receive_json_from(timeout=5)
 
 
 async def change(order, to: str, actor: User):
@@ -162,7 +148,7 @@ async def test_staff_pages_share_one_membership_and_each_gets_a_push_once(people
     pages = [await connect(people.staff, "/ws/staff/orders/") for _ in range(3)]
     layer = get_channel_layer()
     members = await layer.connection(layer.consistent_hash(STAFF_GROUP)).zcard(layer._group_key(STAFF_GROUP))
-    assert members == 1, "one member per server process (common/fanout.py), not one per page"
+    assert members == 1, "one member per server process (config/fanout.py), not one per page"
     await change(order, OrderStatus.PAID, people.staff)
     for page in pages:
         assert (await page.receive_json_from(timeout=5))["order"]["seq"] == 2

@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from orders import services
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import place
-from orders.tests.test_consumers import connect, resync
+from orders.tests.factories import place
+from orders.tests.sockets import connect, resync
 from shop.models import Product
+from tests.concurrency import all_at_once
 
 LATER = timedelta(hours=1)
 
@@ -88,18 +89,7 @@ def test_expiry_works_through_batches(people: SimpleNamespace, goods: SimpleName
 def test_concurrent_expiry_runs_cancel_each_order_once(people: SimpleNamespace, goods: SimpleNamespace) -> None:
     orders = [place(people.ana, (goods.teapot.pk, 1)) for _ in range(5)]
     assert stock(goods.teapot) == 0
-    reports: list[services.ExpiryReport] = []
-    barrier = threading.Barrier(3)
-
-    def run() -> None:
-        barrier.wait()
-        reports.append(services.orders_expire_overdue(now=timezone.now() + LATER))
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    reports = all_at_once(3, lambda: services.orders_expire_overdue(now=timezone.now() + LATER))
     assert len(reports) == 3
     assert sum(report.expired for report in reports) == 5
     for order in orders:

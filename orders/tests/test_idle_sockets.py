@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from channels.layers import get_channel_layer
 
-from orders.tests.test_consumers import connect, resync
+from orders.tests.sockets import connect, resync
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,8 +12,9 @@ from django.test import Client
 from orders import services
 from orders.models import Order, OrderStatus
 from orders.services import CartLine, IllegalTransition, OutOfStock, TooManyPendingOrders
-from orders.tests.conftest import address, place
+from orders.tests.factories import address, place
 from shop.models import Product
+from tests.concurrency import all_at_once
 
 
 def stock(product: Product) -> int:
@@ -140,22 +141,15 @@ def test_twenty_concurrent_checkouts_sell_exactly_the_stock(
     people: SimpleNamespace, goods: SimpleNamespace, settings
 ) -> None:
     settings.MAX_PENDING_ORDERS_PER_USER = 100  # one shopper places them all
-    results: list[str] = []
-    barrier = threading.Barrier(20)
 
-    def checkout() -> None:
-        barrier.wait()
+    def checkout() -> str:
         try:
             place(people.bob, (goods.teapot.pk, 1))
-            results.append("ordered")
         except OutOfStock:
-            results.append("sold out")
+            return "sold out"
+        return "ordered"
 
-    threads = [threading.Thread(target=checkout) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results = all_at_once(20, checkout)
     assert results.count("ordered") == 5
     assert results.count("sold out") == 15
     assert Order.objects.count() == 5

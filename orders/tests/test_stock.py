@@ -17,7 +17,7 @@ from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
 
 from orders import services, stock
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import place
+from orders.tests.factories import place
 from shop.models import Product
 from shop.selectors import stock_ledger_entries
 

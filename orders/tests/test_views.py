@@ -15,7 +15,7 @@ from django.utils.html import escape
 from orders import cart, services, views
 from orders.models import Order, OrderStatus
 from orders.services import MAX_LINES, MAX_QUANTITY
-from orders.tests.conftest import place
+from orders.tests.factories import place
 from shop.models import Product
 from shop.services import product_update
 

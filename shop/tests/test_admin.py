@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from shop.models import Product
 from shop.selectors import ProductQuery, product_detail_by_id, product_list
-from shop.tests.conftest import admin_inline_edit
-
-User = get_user_model()
-
-
-@pytest.fixture
-def admin_client(catalog: SimpleNamespace) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("boss@example.com", "x"))
-    return client
+from shop.tests.helpers import admin_inline_edit
 
 
 def test_change_form_save_is_visible_at_once(admin_client: Client, catalog: SimpleNamespace) -> None:
@@ -98,5 +88,5 @@ def test_cache_stats_page_is_for_staff_only(admin_client: Client, catalog: Simpl
     assert stats["products"]["invalidation"] >= 4
     assert b"/staff/cache/" in admin_client.get("/admin/").content
     assert client.get("/staff/cache.json").status_code == 302
-    client.force_login(User.objects.create_user("ana@example.com", "x"))
+    client.force_login(get_user_model().objects.create_user("ana@example.com", "x"))
     assert client.get("/staff/cache.json").status_code == 302

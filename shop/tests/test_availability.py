@@ -17,7 +17,7 @@ from django.test import Client
 from shop import cache, services
 from shop.availability import LOW_STOCK_THRESHOLD, stock_change_shows_in_lists, stock_left
 from shop.selectors import PAGES, PRODUCTS
-from shop.tests.conftest import all_at_once
+from tests.concurrency import all_at_once
 
 User = get_user_model()
 

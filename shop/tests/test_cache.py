@@ -1,4 +1,4 @@
-"""shop/cache.py against the real Redis server that `make test` starts."""
+"""shop/cache.py against the real Redis server started for the tests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from django_redis import get_redis_connection
 
 from devstack.processes import free_port
 from shop import cache
-from shop.tests.conftest import all_at_once
+from tests.concurrency import all_at_once
+
+pytestmark = pytest.mark.usefixtures("empty_redis")
 
 
 def test_second_lookup_is_a_hit_and_counted() -> None:

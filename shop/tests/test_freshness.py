@@ -1,4 +1,4 @@
-"""Freshness end to end over HTTP: after an admin edit, an API edit or a bulk
+"""The issue's promise, end to end over HTTP: after an admin edit, an API edit or a bulk
 update, the very next page and API answer show the new data; Redis down still serves."""
 
 from __future__ import annotations
@@ -7,23 +7,13 @@ import time
 from decimal import Decimal
 from types import SimpleNamespace
 
-import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
 from devstack.processes import free_port
 from shop import cache, services
 from shop.selectors import PAGES, PRODUCTS, ProductQuery, product_list
-from shop.tests.conftest import admin_inline_edit, all_at_once
-
-User = get_user_model()
-
-
-@pytest.fixture
-def staff(catalog: SimpleNamespace) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("boss@example.com", "x"))
-    return client
+from shop.tests.helpers import admin_inline_edit
+from tests.concurrency import all_at_once
 
 
 def shows(client: Client, text: str) -> tuple[bool, bool, bool]:
@@ -35,10 +25,10 @@ def shows(client: Client, text: str) -> tuple[bool, bool, bool]:
     )
 
 
-def test_second_request_is_a_cache_hit(client: Client, staff: Client, catalog: SimpleNamespace) -> None:
-    # Anonymous visitors get the whole page from the cache; a visitor with a session (here staff)
+def test_second_request_is_a_cache_hit(client: Client, admin_client: Client, catalog: SimpleNamespace) -> None:
+    # Anonymous visitors get the whole page from the cache; a visitor with a session (here an admin)
     # gets the page rendered around the cached listing body.
-    for visitor, namespace in ((client, PAGES), (staff, PRODUCTS)):
+    for visitor, namespace in ((client, PAGES), (admin_client, PRODUCTS)):
         visitor.get("/c/t-shirts/")
         before = cache.stats([namespace])[namespace]
         visitor.get("/c/t-shirts/")
@@ -47,18 +37,18 @@ def test_second_request_is_a_cache_hit(client: Client, staff: Client, catalog: S
         assert after["miss"] == before["miss"], namespace
 
 
-def test_admin_edit_is_on_the_next_page_and_api_answer(client: Client, staff: Client, catalog) -> None:
+def test_admin_edit_is_on_the_next_page_and_api_answer(client: Client, admin_client: Client, catalog) -> None:
     assert shows(client, "€19.90")[:2] == (True, True)  # pages format prices, the API does not
     assert shows(client, '"price":"19.90"')[2]
-    response = admin_inline_edit(staff, catalog.linen, price="24.00", stock="5")
+    response = admin_inline_edit(admin_client, catalog.linen, price="24.00", stock="5")
     assert response.status_code == 302
     assert shows(client, "€24.00")[:2] == (True, True)
     assert shows(client, '"price":"24.00"')[2]
 
 
-def test_api_edit_is_on_the_next_page_and_api_answer(client: Client, staff: Client, catalog) -> None:
+def test_api_edit_is_on_the_next_page_and_api_answer(client: Client, admin_client: Client, catalog) -> None:
     assert shows(client, "Linen tee") == (True, True, True)
-    response = staff.patch(
+    response = admin_client.patch(
         f"/api/products/{catalog.linen.pk}/", {"name": "Linen tee deluxe"}, content_type="application/json"
     )
     assert response.status_code == 200, response.content

@@ -14,7 +14,8 @@ from django.test import Client, RequestFactory
 
 from shop import cache, page_cache, services
 from shop.selectors import CATEGORIES, PAGES, PRODUCTS
-from shop.tests.conftest import admin_inline_edit, all_at_once
+from shop.tests.helpers import admin_inline_edit
+from tests.concurrency import all_at_once
 
 User = get_user_model()
 

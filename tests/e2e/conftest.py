@@ -8,32 +8,12 @@ over HTTP and WebSockets, like a shopper, an admin or an API client would.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from devstack.testing import RunningStack, running_stack, stack_env
-
-DEMO_PASSWORD = "e2e-demo-password-1"  # a throwaway server's demo accounts
-ADMIN_EMAIL = "admin@example.com"
-SHOPPER_EMAIL = "shopper@example.com"
-
-
-@dataclass(frozen=True)
-class App:
-    stack: RunningStack
-    admin_email: str = ADMIN_EMAIL
-    shopper_email: str = SHOPPER_EMAIL
-    password: str = DEMO_PASSWORD
-
-    @property
-    def base_url(self) -> str:
-        return self.stack.base_url
-
-    @property
-    def ws_url(self) -> str:
-        return self.stack.ws_url
+from devstack.testing import running_stack, stack_env
+from tests.e2e.app import DEMO_PASSWORD, App
 
 
 @pytest.fixture(scope="session")

@@ -36,7 +36,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import App
+from tests.e2e.app import App
 
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "10"))
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"

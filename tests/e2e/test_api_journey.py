@@ -22,7 +22,7 @@ from websockets.typing import Origin
 
 from accounts.realtime import CLOSE_UNAUTHENTICATED
 from accounts.tokens import ERROR_FAMILY_ENDED, ERROR_REVOKED
-from tests.e2e.conftest import App
+from tests.e2e.app import App
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import App
+from tests.e2e.app import App
 
 
 def test_the_running_app_is_healthy_and_seeded(app: App) -> None:

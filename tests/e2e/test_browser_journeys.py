@@ -11,20 +11,20 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.e2e.app import App
 from tests.e2e.browser import (
     SCREENSHOTS,
     VIEWPORT,
     SocketWatch,
     admin_login,
     assert_not_reloaded,
-    chromium,
     journey,
     mark_no_reload,
     new_context,
@@ -32,18 +32,11 @@ from tests.e2e.browser import (
     seconds_until_text,
     site_login,
 )
-from tests.e2e.conftest import App
 
 pytestmark = pytest.mark.slow
 
 LIVE_DEADLINE_MS = 2_000  # the promise: an admin's change shows on open pages within 2 s
 ORDER_URL = re.compile(r"/orders/([A-Z0-9-]+)/$")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +50,9 @@ def staff_state(app: App, browser: Browser) -> dict:
 
 
 @pytest.fixture
-def person(app: App, browser: Browser) -> Iterator[Callable[..., Page]]:
+def person(app: App, open_context: Callable[..., BrowserContext]) -> Callable[..., Page]:
     """Opens a page in a fresh browser context (one per person); all are closed after the test."""
-    contexts: list[BrowserContext] = []
-
-    def open_page(storage_state: dict | None = None) -> Page:
-        contexts.append(new_context(browser, app.base_url, storage_state))
-        return contexts[-1].new_page()
-
-    yield open_page
-    for context in contexts:
-        context.close()
+    return lambda storage_state=None: open_context(app.base_url, storage_state).new_page()
 
 
 def _price(text: str) -> Decimal:

@@ -12,7 +12,7 @@ import json
 import httpx
 from websockets.sync.client import connect
 
-from tests.e2e.conftest import App
+from tests.e2e.app import App
 
 ADDRESS = {"full_name": "Ana", "line1": "Calle Mayor 1", "city": "Madrid", "postal_code": "28013", "country": "ES"}
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from devstack.testing import SplitStack, status_of
-from tests.faults.conftest import ADDRESS, ADMIN, HOLD_TIMEOUT_SECONDS, SHOPPER, Visitor, mongo, wait_until
+from tests.faults.helpers import ADDRESS, ADMIN, HOLD_TIMEOUT_SECONDS, SHOPPER, Visitor, mongo, wait_until
 
 pytestmark = pytest.mark.slow
 

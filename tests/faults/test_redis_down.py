@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from devstack.testing import SplitStack, status_of
-from tests.faults.conftest import ADMIN, SHOPPER, Visitor, wait_until
+from tests.faults.helpers import ADMIN, SHOPPER, Visitor, wait_until
 from tests.faults.live import LivePage
 
 pytestmark = pytest.mark.slow

@@ -20,10 +20,9 @@ from config.parsers import ERROR_JSON_TOO_DEEP
 from orders.api import ERROR_TOO_MANY_LINES
 from orders.models import Order
 from orders.serializers import CartLineInputSerializer
-from tests.security.conftest import Server, bearer
+from tests.security.helpers import ADDRESS, Server, bearer
 
 MB = 1024 * 1024
-ADDRESS = {"full_name": "Ana", "line1": "Calle Mayor 1", "city": "Madrid", "postal_code": "28013", "country": "ES"}
 
 
 def order_body(goods: SimpleNamespace, *, padding: int) -> bytes:

@@ -6,7 +6,7 @@ live.js renders hostile customer data pushed over the WebSocket as text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -14,13 +14,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page
 
 from accounts.models import User
 from orders.models import OrderStatus, ShippingAddress
 from orders.services import CartLine, order_place, order_status_change
-from tests.e2e.browser import chromium
-from tests.security.conftest import Server, session_cookie
+from tests.security.helpers import Server, session_cookie
 
 # Valid e-mail addresses (quoted local parts) whose text is markup that would set window.pwned.
 EVIL_CUSTOMER = '"<img/src=x/onerror=window.pwned=1>"@example.com'
@@ -64,12 +63,6 @@ def in_thread[T](service: Callable[..., T], **kwargs: Any) -> T:
         return pool.submit(service, **kwargs).result(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture(autouse=True)
 def _database_calls_next_to_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
     """Let this module's own ORM calls run while Playwright's sync API holds an event loop.
@@ -82,14 +75,12 @@ def _database_calls_next_to_playwright(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def open_tab(browser: Browser, server: Server) -> Iterator[Callable[..., Tab]]:
-    """Opens tabs, signed in as a user or anonymous; closes them (and their sockets) after the test."""
-    contexts: list[BrowserContext] = []
+def open_tab(open_context: Callable[..., BrowserContext], server: Server) -> Callable[..., Tab]:
+    """Opens tabs, signed in as a user or anonymous; closed (with their sockets) after the test."""
 
     def open_one(user: User | None = None) -> Tab:
-        context = browser.new_context(base_url=server.base_url)
+        context = open_context(server.base_url)
         context.set_default_timeout(15_000)
-        contexts.append(context)
         if user is not None:
             cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session_cookie(user), "url": server.base_url}
             context.add_cookies([cookie])
@@ -98,9 +89,7 @@ def open_tab(browser: Browser, server: Server) -> Iterator[Callable[..., Tab]]:
         tab.page.on("pageerror", lambda error: tab.errors.append(str(error)))
         return tab
 
-    yield open_one
-    for context in contexts:
-        context.close()
+    return open_one
 
 
 def test_every_page_runs_under_the_policy_without_violations(

@@ -13,10 +13,8 @@ from django.conf import settings
 from django.test import Client
 
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import place
-from tests.security.conftest import bearer
-
-ADDRESS = {"full_name": "Ana", "line1": "Calle Mayor 1", "city": "Madrid", "postal_code": "28013", "country": "ES"}
+from orders.tests.factories import place
+from tests.security.helpers import ADDRESS, bearer
 
 
 def test_every_state_changing_form_refuses_a_post_without_the_token(

@@ -22,7 +22,7 @@ from config.security import (
     policies_by_prefix,
     policy_header,
 )
-from tests.security.conftest import Server, session_cookie
+from tests.security.helpers import Server, session_cookie
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = (

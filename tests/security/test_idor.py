@@ -18,9 +18,9 @@ from accounts import services as account_services
 from accounts.models import User
 from config.asgi import application
 from orders.models import Order, OrderStatus
-from orders.tests.conftest import place
+from orders.tests.factories import place
 from shop import services as shop_services
-from tests.security.conftest import bearer
+from tests.security.helpers import bearer, signed_in
 
 GUESSED_IDS = [
     "000000000000000000000000",
@@ -45,12 +45,6 @@ GUESSED_NUMBERS = [
 
 def api(user: User) -> Client:
     return Client(headers=bearer(user))
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def variants(order_id: str) -> list[str]:

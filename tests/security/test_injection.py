@@ -15,9 +15,9 @@ from django.test import Client
 
 from accounts.models import User
 from orders.models import Order
-from orders.tests.conftest import place
+from orders.tests.factories import place
 from shop.models import Product
-from tests.security.conftest import bearer
+from tests.security.helpers import ADDRESS, bearer
 
 ALL_ON_SALE = 4  # the catalog fixture's products
 
@@ -140,9 +140,6 @@ def test_auth_bodies_with_operators_are_400(people: SimpleNamespace, path: str, 
     response = Client().post(path, body, content_type="application/json")
     assert response.status_code == 400, response.content
     assert "access" not in response.json()
-
-
-ADDRESS = {"full_name": "Ana", "line1": "Calle Mayor 1", "city": "Madrid", "postal_code": "28013", "country": "ES"}
 
 
 def order_bodies(product_id: str) -> list[dict[str, Any]]:

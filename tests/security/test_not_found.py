@@ -12,7 +12,7 @@ import pytest
 from django.utils import translation
 
 from config.errors import ERROR_API_NOT_FOUND
-from tests.security.conftest import Server
+from tests.security.helpers import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

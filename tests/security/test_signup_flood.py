@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from accounts.models import User
-from tests.security.conftest import Server
+from tests.security.helpers import Server
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -31,8 +31,7 @@ from accounts.consumers import ERROR_TOO_MANY_SOCKETS
 from accounts.realtime import CLOSE_TOO_MANY_SOCKETS
 from accounts.socket_slots import user_slots_key
 from devstack.processes import free_port
-from tests.security.conftest import Server, session_cookie
-from tests.security.test_websocket_abuse import open_socket, resync
+from tests.security.helpers import Server, open_socket, read_until_closed, resync, session_cookie
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP = 20
@@ -46,16 +45,6 @@ def open_live(sockets: ExitStack, server: Server | SimpleNamespace, cookie: str)
     return socket
 
 
-def refusal(socket: ClientConnection) -> tuple[list[dict], int | None, str]:
-    """What a refused socket got: its messages, then the close code and reason."""
-    messages = []
-    try:
-        while True:
-            messages.append(json.loads(socket.recv(timeout=10)))
-    except ConnectionClosed as closed:
-        return messages, closed.rcvd.code if closed.rcvd else None, closed.rcvd.reason if closed.rcvd else ""
-
-
 def open_or_refused(sockets: ExitStack, server: Server, cookie: str) -> ClientConnection | None:
     """A live socket, or None when the server refused it for the cap (any other outcome fails)."""
     socket = sockets.enter_context(open_socket(server, "/ws/orders/", cookie=cookie, origin=server.origin))
@@ -66,7 +55,7 @@ def open_or_refused(sockets: ExitStack, server: Server, cookie: str) -> ClientCo
         first = {}
     if first.get("type") == "orders.resync":
         return socket
-    assert refusal(socket)[1] == CLOSE_TOO_MANY_SOCKETS
+    assert read_until_closed(socket).code == CLOSE_TOO_MANY_SOCKETS
     return None
 
 
@@ -98,7 +87,7 @@ def test_the_21st_socket_is_refused_with_4429_and_closing_one_frees_a_slot(
 
         # Any socket path counts against the same cap.
         refused = sockets.enter_context(open_socket(server, "/ws/orders/", cookie=ana, origin=server.origin))
-        messages, code, reason = refusal(refused)
+        messages, code, reason = read_until_closed(refused)
         expected = ERROR_TOO_MANY_SOCKETS % CAP
         assert (messages, code, reason) == ([{"type": "error", "message": expected}], CLOSE_TOO_MANY_SOCKETS, expected)
         assert open_slots(people.ana.pk) == CAP  # the refused one took nothing

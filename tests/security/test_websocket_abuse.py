@@ -12,10 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.conf import settings
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
-from websockets.typing import Origin
 
 from accounts import services as account_services
 from accounts.consumers import ERROR_TOO_MANY_MESSAGES, MESSAGE_BURST, TokenBucket
@@ -23,36 +20,10 @@ from accounts.realtime import CLOSE_TOO_MANY_MESSAGES
 from devstack import WS_MAX_SIZE_BYTES
 from devstack.__main__ import asgi_server_argv
 from orders.consumers import ERROR_BAD_MESSAGE, MAX_MESSAGE_BYTES
-from tests.security.conftest import Server, session_cookie
+from tests.security.helpers import Server, open_socket, read_until_closed, resync, session_cookie
 
 CLOSE_MESSAGE_TOO_BIG = 1009  # RFC 6455
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def open_socket(server: Server, path: str, *, cookie: str | None = None, origin: str | None = None) -> ClientConnection:
-    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"} if cookie else None
-    return connect(
-        f"{server.ws_url}{path}",
-        origin=Origin(origin) if origin else None,
-        additional_headers=headers,
-        open_timeout=10,
-        max_size=None,
-    )
-
-
-def resync(socket: ClientConnection) -> dict:
-    socket.send(json.dumps({"type": "resync", "since": 0}))
-    return json.loads(socket.recv(timeout=10))
-
-
-def read_until_closed(socket: ClientConnection) -> tuple[list[dict], int | None]:
-    """Every message until the server closes the socket, and the code of its close frame."""
-    messages: list[dict] = []
-    try:
-        while True:
-            messages.append(json.loads(socket.recv(timeout=10)))
-    except ConnectionClosed as closed:
-        return messages, closed.rcvd.code if closed.rcvd else None
 
 
 # --- Origins -----------------------------------------------------------------------------------
@@ -96,7 +67,8 @@ def test_a_socket_without_origin_is_refused(server: Server, people: SimpleNamesp
 def test_a_frame_over_the_servers_limit_closes_the_socket_with_1009(server: Server, people: SimpleNamespace) -> None:
     with open_socket(server, "/ws/orders/", cookie=session_cookie(people.ana), origin=server.origin) as socket:
         socket.send("x" * (WS_MAX_SIZE_BYTES + 1))
-        assert read_until_closed(socket) == ([], CLOSE_MESSAGE_TOO_BIG)
+        closing = read_until_closed(socket)
+    assert (closing.messages, closing.code) == ([], CLOSE_MESSAGE_TOO_BIG)
 
 
 def test_make_run_and_the_docker_image_use_the_same_frame_limit() -> None:
@@ -130,7 +102,7 @@ def test_a_message_flood_gets_an_error_then_close_4429(server: Server, people: S
                 socket.send(resync_message)
             except ConnectionClosed:
                 break  # the server already closed; what it answered before is still readable
-        answers, code = read_until_closed(socket)
+        answers, code, _reason = read_until_closed(socket)
     assert code == CLOSE_TOO_MANY_MESSAGES
     assert answers[-1] == {"type": "error", "message": ERROR_TOO_MANY_MESSAGES}
     served = [answer for answer in answers if answer["type"] == "orders.resync"]

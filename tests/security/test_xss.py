@@ -19,6 +19,7 @@ from accounts.models import User
 from orders.models import ShippingAddress
 from orders.services import CartLine, order_place
 from shop import services as shop_services
+from tests.security.helpers import signed_in
 
 SCRIPT = "<script>alert(1)</script>"
 BREAKOUT = '"><img src=x onerror=alert(1)>'
@@ -59,12 +60,6 @@ def assert_pages_escape(client: Client, pages: list[tuple[str, list[str]]]) -> N
         response = client.get(path)
         assert response.status_code == 200, path
         assert_escaped(response.text, *shown)
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_catalog_pages_escape_product_fields(client: Client, hostile: SimpleNamespace) -> None:

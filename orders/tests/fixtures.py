@@ -1,4 +1,8 @@
-"""Shoppers, staff and a few products for the orders tests."""
+"""Shoppers, staff and a few products: fixtures for the orders tests and the security tests.
+
+A pytest plugin (the root conftest.py lists it in ``pytest_plugins``), so every test can ask
+for ``people`` and ``goods``.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from accounts.models import User
-from orders.models import ShippingAddress
-from orders.services import CartLine, order_place
 from shop import services as shop_services
-
-
-def address() -> ShippingAddress:
-    return ShippingAddress(full_name="Ana García", line1="Calle Mayor 1", city="Madrid", postal_code="28013")
 
 
 @pytest.fixture
@@ -36,7 +34,3 @@ def goods(people: SimpleNamespace) -> SimpleNamespace:
         category=category, name="Last teapot", sku="TEA-1", price=Decimal("30"), stock=5
     )
     return SimpleNamespace(category=category, mug=mug, teapot=last)
-
-
-def place(user: User, *lines: tuple[object, int]):
-    return order_place(user=user, lines=[CartLine(str(pk), qty) for pk, qty in lines], address=address())
