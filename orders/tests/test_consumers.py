@@ -12,12 +12,11 @@ from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
 from accounts.models import User
-from config.asgi import application
 from orders import services
 from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
 from orders.tests.factories import place
-from orders.tests.sockets import HEADERS, connect, resync
+from orders.tests.sockets import HEADERS, application, connect, resync
 
 pytestmark = pytest.mark.asyncio
 
