@@ -1,4 +1,4 @@
-"""Development on a laptop: `make run`. Debug on, console e-mail, a throwaway secret."""
+"""Development on a laptop: `make run`. Debug on, e-mail to files under var/mail/ (base.py), a throwaway secret."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from config.settings.base import *  # noqa: F403
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "local-only-insecure-key-do-not-deploy-" + "x" * 30)
 SIMPLE_JWT["SIGNING_KEY"] = env_str("JWT_SIGNING_KEY", "") or SECRET_KEY
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # Django's debug pages are inline styles and scripts: in debug, the browser only reports what the
 # policy would block (in the console). Tests, `DJANGO_DEBUG=0 make run` and production enforce it.
 CONTENT_SECURITY_POLICY_REPORT_ONLY = DEBUG
