@@ -236,7 +236,7 @@ def email_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse
     """The welcome e-mail's link: confirms the address, signed in or not."""
     try:
         user = User.objects.filter(pk=force_str(urlsafe_base64_decode(uidb64))).first()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ValidationError):  # not base64, or not an ObjectId
         user = None
     valid = user is not None and mails.email_confirmation_tokens.check_token(user, token)
     if valid:

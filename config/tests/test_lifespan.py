@@ -1,4 +1,4 @@
-"""The ASGI lifespan: which upkeep jobs a process runs, and what it leaves behind when it stops."""
+"""The ASGI lifespan: what an app process leaves behind when it stops (it runs no upkeep: config/upkeep.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 from channels.layers import get_channel_layer
 
 from common.fanout import group_fanout
-from config import lifespan
 from config.asgi import application
 from orders.events import STAFF_GROUP
 
@@ -17,14 +16,6 @@ from orders.events import STAFF_GROUP
 class IdlePage:
     async def dispatch(self, message: dict[str, Any]) -> None:
         """A staff page that ignores what it is sent."""
-
-
-def test_an_interval_of_zero_turns_a_job_off(settings) -> None:
-    settings.ORDER_EXPIRY_INTERVAL_SECONDS = 0.2
-    settings.STOCK_SETTLE_INTERVAL_SECONDS = 0
-    assert [what for _interval, _job, what in lifespan.upkeep_jobs()] == ["expiring unpaid orders"]
-    settings.ORDER_EXPIRY_INTERVAL_SECONDS = 0
-    assert lifespan.upkeep_jobs() == []
 
 
 @pytest.mark.asyncio

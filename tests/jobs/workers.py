@@ -10,7 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import django_rq
 from django.db import connection
+from rq import SimpleWorker
+
+from common.jobs import QUEUES
 
 from devstack.__main__ import worker_argv
 from devstack.processes import ManagedProcess, ProcessGroup
@@ -64,3 +68,9 @@ class Workers:
     def kill(process: ManagedProcess) -> None:
         process.popen.send_signal(signal.SIGKILL)
         process.popen.wait(10)
+
+
+def jobs_run(*queues: str) -> None:
+    """Run every job queued on ``queues`` (all by default) in this process, as a worker in burst mode would."""
+    worker = django_rq.get_worker(*(queues or QUEUES), worker_class=SimpleWorker)
+    worker.work(burst=True)
