@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.__main__ import asgi_server_argv
+from devstack.__main__ import asgi_server_argv, worker_argv
 from devstack.processes import ManagedProcess, ProcessGroup, free_port
 from devstack.services import start_mongo, start_redis
 
@@ -147,6 +147,7 @@ class SplitStack(LoopbackUrls):
     redis: ManagedProcess | None = None
     mongo: ManagedProcess | None = None
     app: ManagedProcess | None = None
+    worker: ManagedProcess | None = None
 
     @property
     def port(self) -> int:
@@ -175,6 +176,12 @@ class SplitStack(LoopbackUrls):
             if not self.app.alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the app did not become healthy:\n{self.app.log_tail(40)}")
             time.sleep(0.2)
+
+    def start_worker(self) -> None:
+        """Start the job queue's worker with its scheduler (as `make run` does); e-mails go to var/mail."""
+        self.worker = self.group.spawn(
+            "worker", worker_argv(), env=self.env, cwd=ROOT, log_path=self.var_dir / "worker.log"
+        )
 
     @staticmethod
     def kill(process: ManagedProcess | None, signum: int = signal.SIGKILL) -> None:
@@ -208,7 +215,7 @@ def status_of(url: str, timeout: float = 5.0) -> int | None:
 def split_stack(var_dir: Path, **overrides: str) -> Iterator[SplitStack]:
     """Redis, MongoDB and the app started separately on free ports, migrated and seeded; stopped on exit."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    env = stack_env(var_dir, DJANGO_DEBUG="0", **overrides)
+    env = stack_env(var_dir, DJANGO_DEBUG="0", EMAIL_FILE_PATH=str(var_dir / "mail"), **overrides)
     env["REDIS_URL"] = f"redis://127.0.0.1:{env['REDIS_PORT']}/0"
     env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/tienda?directConnection=true"
     stack = SplitStack(var_dir, env)
@@ -218,6 +225,7 @@ def split_stack(var_dir: Path, **overrides: str) -> Iterator[SplitStack]:
         stack.manage("migrate", "--noinput", "-v", "0")
         stack.manage("seed_demo", "--if-empty")
         stack.start_app()
+        stack.start_worker()
         yield stack
     finally:
         stack.group.stop_all()

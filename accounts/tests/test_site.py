@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY, authenticate
 from django.core import mail
-from django.conf import settings
 from django.test import Client
 
 from accounts.forms import EMAIL_TAKEN, LOGIN_FAILED

@@ -15,7 +15,6 @@ from django.db import connection
 from rq import SimpleWorker
 
 from common.jobs import QUEUES
-
 from devstack.__main__ import worker_argv
 from devstack.processes import ManagedProcess, ProcessGroup
 
