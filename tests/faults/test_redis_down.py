@@ -134,8 +134,7 @@ def test_a_checkout_while_redis_is_down_is_placed_and_its_email_arrives_after(st
     before = sum(1 for _ in mail_dir.glob("*.log")) if mail_dir.exists() else 0
 
     stack.kill(stack.redis)
-    address = {key: value for key, value in ADDRESS.items()}
-    placed = shopper.post_form("/orders/checkout/", address)
+    placed = shopper.post_form("/orders/checkout/", dict(ADDRESS))
     assert placed.status_code == 302, placed.text[:500]
     number = placed.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
     time.sleep(2)
