@@ -99,6 +99,9 @@ class Order(models.Model):
     # Set by the write that adds an event (placing, every status change) and cleared once each
     # event's e-mail is sent or given up: what the reconciliation looks at (orders/notifications.py).
     notify_pending = models.BooleanField(_("e-mails pending"), default=False, editable=False)
+    # Set when an event's e-mail was handed to the mail server and no answer came: it may or may
+    # not have arrived, and it is not sent again (orders/notifications.py). Staff filter on it.
+    notify_unknown = models.BooleanField(_("e-mail delivery unknown"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("order")

@@ -1,25 +1,28 @@
-"""Order e-mails: one per order event (placed, paid, shipped, delivered, cancelled), at most once.
+"""Order e-mails: at most one per order event (placed, paid, shipped, delivered, cancelled).
 
 The order document is the record. The write that adds an event (orders/services.py) also sets
 ``notify_pending``; then the event's job is queued (``order-mail-<order id>-<seq>``, unique, on
-the ``email`` queue). Each event has a state under ``notifications.s<seq>`` in the order:
+the ``email`` queue). Each event has a state under ``notifications.s<seq>`` in the order, moved
+only by conditional updates, so two jobs can never both be sending one event:
 
-1. **claim**: one conditional update sets ``state: sending`` with a lease (``until``), only if
-   the event has no state or its lease ran out. A retried or duplicated job finds it claimed or
-   ``sent`` and stops: two jobs can never both be sending one event.
-2. **send** over SMTP.
-3. **record**: ``state: sent`` (or ``failed`` when the server refused the address for good),
-   conditional on the claim's token; ``notify_pending`` is cleared once every event is done.
+1. **claimed**: the job takes the event if it has no state, or if it is claimed by a worker whose
+   lease (``until``, ORDER_EMAIL_LEASE_SECONDS) ran out; then it renders the message and opens
+   the SMTP connection, and the server takes the sender and the recipient.
+2. **handing_over**: recorded just before ``DATA`` (common/mail.py), on the claim's token. From
+   here on the server may end up with the message, so nothing sends this event again.
+3. **sent** after the server's 250; **failed** when the server refused the address or the
+   message for good (a 5xx); **unknown** ("delivery unknown") when the hand-over began and no
+   answer came: the connection broke, the answer timed out, or the worker died (its lease ran
+   out in ``handing_over``). Those three are final; ``notify_pending`` is cleared once every
+   event is final, and ``notify_unknown`` marks orders with an event in ``unknown``.
 
-A transient failure releases the claim and RQ retries the job with backoff (EMAIL_RETRY_DELAYS);
-when the retries run out the job stays in the failed registry for staff to requeue. A worker
-killed before the server accepted the message leaves a claim whose lease runs out:
-`order_mails_reconcile` queues the event again and it is sent once. `order_mails_reconcile` also
-queues events whose job was never queued (Redis down, a crash after the write): "late, not never".
-
-What is not covered: a worker killed (or MongoDB lost) after the server accepted the message and
-before step 3 stored ``sent``, one MongoDB round trip, leaves the event looking unsent: it is sent
-a second time, with the same Message-ID. Events older than ``MAX_EVENT_AGE`` are not e-mailed late.
+Before the hand-over, a failure changes nothing that matters: a temporary one (no connection, a
+4xx answer) gives the claim back and RQ retries the job with backoff (EMAIL_RETRY_DELAYS); a
+worker that dies leaves a claim whose lease runs out, and `order_mails_reconcile` queues the
+event again. It also queues events whose job was never queued (Redis down, a crash after the
+write). So every event is e-mailed once, late rather than never, unless the hand-over began
+and its outcome is unknown: then it is e-mailed once or not at all, and staff see "delivery
+unknown" on the order. Events older than ``MAX_EVENT_AGE`` are not e-mailed late.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from django.utils import timezone
 from rq.job import Job, JobStatus
 
 from common.jobs import QUEUE_EMAIL, email_retry, enqueue_after_commit, job_enqueue
-from common.mail import MailRejected, mail_render, mail_send
+from common.mail import MailDeferred, MailRejected, mail_render, mail_send
 from orders.models import EventReason, Order, OrderEvent, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -48,14 +51,22 @@ logger = logging.getLogger(__name__)
 JOB = "orders.jobs.order_event_mail"
 MAX_EVENT_AGE = timedelta(days=3)  # an e-mail about something older says nothing the order page does not
 NOTIFY_PENDING = "notify_pending"
+NOTIFY_UNKNOWN = "notify_unknown"
 NOTIFICATIONS = "notifications"
-SENDING, SENT, FAILED = "sending", "sent", "failed"
+CLAIMED, HANDING_OVER, SENT, FAILED, UNKNOWN = "claimed", "handing_over", "sent", "failed", "unknown"
+FINAL = (SENT, FAILED, UNKNOWN)
+REASON_WORKER_DIED = "the worker stopped during the hand-over to the mail server"
 
 # What the job did, for its result and log line.
 OUTCOME_SENT = "sent"
 OUTCOME_DONE_BEFORE = "already sent or given up"
 OUTCOME_BUSY = "another worker is sending it"
 OUTCOME_GONE = "no such order or event"
+OUTCOME_UNKNOWN = "delivery unknown"
+
+
+class _ClaimLost(Exception):
+    """The claim's lease ran out and another job took the event before the hand-over."""
 
 
 def mail_job_id(order_id: object, seq: int) -> str:
@@ -86,7 +97,7 @@ def order_event_mail_enqueue(*, order: Order, event: OrderEvent) -> None:
     )  # fmt: skip
 
 
-# --- Sending one event's e-mail ----------------------------------------------------------------
+# --- The event's state in the order document ------------------------------------------------
 
 
 def _claim(*, order_id: ObjectId, seq: int, token: str) -> bool:
@@ -96,45 +107,83 @@ def _claim(*, order_id: ObjectId, seq: int, token: str) -> bool:
             "_id": order_id,
             "$or": [
                 {f"{path}.state": {"$exists": False}},
-                {f"{path}.state": SENDING, f"{path}.until": {"$lte": now}},
+                {f"{path}.state": CLAIMED, f"{path}.until": {"$lte": now}},
             ],
         },
         {
-            "$set": {f"{path}.state": SENDING, f"{path}.token": token, f"{path}.until": now + _lease()},
+            "$set": {f"{path}.state": CLAIMED, f"{path}.token": token, f"{path}.until": now + _lease()},
             "$inc": {f"{path}.attempts": 1},
         },
     )
     return result.modified_count == 1
 
 
-def _record(*, order_id: ObjectId, seq: int, token: str, state: str, reason: str = "") -> bool:
+def _hand_over(*, order_id: ObjectId, seq: int, token: str) -> bool:
+    """``claimed`` → ``handing_over``, only while this job still holds the claim."""
     path = _state_path(seq)
     result = _collection().update_one(
-        {"_id": order_id, f"{path}.token": token},
-        {
-            "$set": {f"{path}.state": state, f"{path}.at": timezone.now(), f"{path}.reason": reason[:300]},
-            "$unset": {f"{path}.until": "", f"{path}.token": ""},
-        },
+        {"_id": order_id, f"{path}.token": token, f"{path}.state": CLAIMED},
+        {"$set": {f"{path}.state": HANDING_OVER, f"{path}.until": timezone.now() + _lease()}},
     )
     return result.modified_count == 1
 
 
-def _release(*, order_id: ObjectId, seq: int, token: str) -> None:
-    """Give the claim back after a failed send, so the retry can take it at once."""
+def _final(*, order_id: ObjectId, seq: int, state: str, reason: str = "", match: dict[str, Any]) -> bool:
     path = _state_path(seq)
-    _collection().update_one(
-        {"_id": order_id, f"{path}.token": token},
-        {"$unset": {f"{path}.state": "", f"{path}.until": "", f"{path}.token": ""}},
-    )
+    result = _collection().update_one(
+        {"_id": order_id, **{f"{path}.{field}": value for field, value in match.items()}},
+        {
+            "$set": {
+                f"{path}.state": state, f"{path}.at": timezone.now(), f"{path}.reason": reason[:300],
+                **({NOTIFY_UNKNOWN: True} if state == UNKNOWN else {}),
+            },
+            "$unset": {f"{path}.until": "", f"{path}.token": ""},
+        },
+    )  # fmt: skip
+    return result.modified_count == 1
+
+
+def _record(*, order_id: ObjectId, seq: int, token: str, state: str, reason: str = "") -> bool:
+    """A final state, only while this job holds the event."""
+    return _final(order_id=order_id, seq=seq, state=state, reason=reason, match={"token": token})
+
+
+def _unknown_if_abandoned(*, order_id: ObjectId, seq: int, now: datetime) -> bool:
+    """``handing_over`` whose lease ran out (its worker died) → ``unknown``; True if this call did it."""
+    done = _final(
+        order_id=order_id, seq=seq, state=UNKNOWN, reason=REASON_WORKER_DIED,
+        match={"state": HANDING_OVER, "until": {"$lte": now}},
+    )  # fmt: skip
+    if done:
+        logger.error("order %s event %d: delivery unknown (%s); not sent again", order_id, seq, REASON_WORKER_DIED)
+        _clear_pending_if_done(order_id)
+    return done
+
+
+def _release(*, order_id: ObjectId, seq: int, token: str) -> None:
+    """Give the claim back when nothing was delivered, so the retry can take it at once."""
+    path = _state_path(seq)
+    try:
+        _collection().update_one(
+            {"_id": order_id, f"{path}.token": token, f"{path}.state": {"$in": [CLAIMED, HANDING_OVER]}},
+            {"$unset": {f"{path}.state": "", f"{path}.until": "", f"{path}.token": ""}},
+        )
+    except Exception:  # MongoDB down: the lease runs out instead, and the reconciliation requeues
+        logger.warning("order %s event %d: could not give the claim back", order_id, seq, exc_info=True)
+
+
+def _state_of(order_id: ObjectId, seq: int) -> dict[str, Any]:
+    document = _collection().find_one({"_id": order_id}, {NOTIFICATIONS: 1}) or {}
+    return (document.get(NOTIFICATIONS) or {}).get(f"s{seq}") or {}
 
 
 def _undone_seqs(document: dict[str, Any], now: datetime) -> list[int]:
-    """Events of the order document still to e-mail: not sent or given up, and not too old."""
+    """Events of the order document still to e-mail: not in a final state, and not too old."""
     states = document.get(NOTIFICATIONS) or {}
     undone = []
     for event in document.get("events") or []:
         seq = int(event["seq"])
-        if (states.get(f"s{seq}") or {}).get("state") in (SENT, FAILED):
+        if (states.get(f"s{seq}") or {}).get("state") in FINAL:
             continue
         if _aware(event["at"]) < now - MAX_EVENT_AGE:
             continue
@@ -147,6 +196,33 @@ def _clear_pending_if_done(order_id: ObjectId) -> None:
     if document is not None and not _undone_seqs(document, timezone.now()):
         # Conditional on seq: a status change meanwhile set the flag again for its own event.
         _collection().update_one({"_id": order_id, "seq": document["seq"]}, {"$set": {NOTIFY_PENDING: False}})
+
+
+@dataclass(frozen=True)
+class MailState:
+    """What became of one event's e-mail, for staff (orders/admin.py)."""
+
+    state: str  # "" (not taken yet), or CLAIMED, HANDING_OVER, SENT, FAILED, UNKNOWN
+    at: datetime | None
+    reason: str
+    attempts: int
+
+
+def order_mail_states(*, order_id: ObjectId) -> dict[int, MailState]:
+    """The e-mail state of each event of the order that has one, by seq."""
+    document = _collection().find_one({"_id": order_id}, {NOTIFICATIONS: 1}) or {}
+    states = {}
+    for key, value in (document.get(NOTIFICATIONS) or {}).items():
+        if key.startswith("s") and key[1:].isdigit():
+            at = _aware(value["at"]) if value.get("at") else None
+            attempts = int(value.get("attempts", 0))
+            states[int(key[1:])] = MailState(
+                state=value.get("state", ""), at=at, reason=value.get("reason", ""), attempts=attempts
+            )
+    return states
+
+
+# --- Sending one event's e-mail ----------------------------------------------------------------
 
 
 def _template_and_context(order: Order, event: OrderEvent) -> tuple[str, dict[str, Any]]:
@@ -172,11 +248,19 @@ def _message_id(order_id: object, seq: int) -> str:
     return f"<order-{order_id}-{seq}@{host}>"
 
 
+def _unclaimed_outcome(order_id: ObjectId, seq: int) -> str:
+    """Why the claim failed: another job holds the event, or it is final (or becomes so now)."""
+    state = _state_of(order_id, seq).get("state")
+    if state == HANDING_OVER and _unknown_if_abandoned(order_id=order_id, seq=seq, now=timezone.now()):
+        return OUTCOME_UNKNOWN
+    return OUTCOME_BUSY if state in (CLAIMED, HANDING_OVER) else OUTCOME_DONE_BEFORE
+
+
 def order_event_mail_send(*, order_id: str, seq: int) -> str:
     """Send the e-mail of event ``seq`` of the order unless it was sent (see the module docstring).
 
-    Returns what happened (``OUTCOME_*``). Raises `MailRejected` when the server refuses the
-    address for good (recorded as ``failed`` on the order), and the transient error otherwise.
+    Returns what happened (``OUTCOME_*``). Raises `MailRejected` when the server refuses it for
+    good (recorded as ``failed``), and the error when nothing was delivered and a retry may work.
     """
     try:
         pk = ObjectId(order_id)
@@ -189,14 +273,19 @@ def order_event_mail_send(*, order_id: str, seq: int) -> str:
         return OUTCOME_GONE
     token = secrets.token_hex(8)
     if not _claim(order_id=pk, seq=seq, token=token):
-        state = ((_collection().find_one({"_id": pk}, {NOTIFICATIONS: 1}) or {}).get(NOTIFICATIONS) or {}).get(
-            f"s{seq}"
-        )
-        return OUTCOME_BUSY if (state or {}).get("state") == SENDING else OUTCOME_DONE_BEFORE
-    template, context = _template_and_context(order, event)
-    mail = mail_render(name=template, context=context, language=order.user.language or settings.LANGUAGE_CODE)
+        return _unclaimed_outcome(pk, seq)
+    handed_over = False
+
+    def hand_over() -> None:
+        nonlocal handed_over
+        if not _hand_over(order_id=pk, seq=seq, token=token):
+            raise _ClaimLost
+        handed_over = True
+
     try:
-        mail_send(to=order.email, mail=mail, message_id=_message_id(order.pk, seq))
+        template, context = _template_and_context(order, event)
+        mail = mail_render(name=template, context=context, language=order.user.language or settings.LANGUAGE_CODE)
+        mail_send(to=order.email, mail=mail, message_id=_message_id(order.pk, seq), on_hand_over=hand_over)
     except MailRejected as error:
         _record(order_id=pk, seq=seq, token=token, state=FAILED, reason=error.reason)
         _clear_pending_if_done(pk)
@@ -204,9 +293,20 @@ def order_event_mail_send(*, order_id: str, seq: int) -> str:
             "order %s event %d: the mail server refused %s for good: %s", order.number, seq, order.email, error
         )
         raise
-    except BaseException:
-        _release(order_id=pk, seq=seq, token=token)
-        raise
+    except _ClaimLost:
+        logger.warning("order %s event %d: the claim ran out before the hand-over; left to its new holder",
+                       order.number, seq)  # fmt: skip
+        return OUTCOME_BUSY
+    except BaseException as error:
+        if not handed_over or isinstance(error, MailDeferred):
+            _release(order_id=pk, seq=seq, token=token)  # nothing was delivered: the retry sends it
+            raise
+        _record(order_id=pk, seq=seq, token=token, state=UNKNOWN, reason=f"no answer after the hand-over: {error!r}")
+        _clear_pending_if_done(pk)
+        logger.error("order %s event %d: delivery unknown (%r); not sent again", order.number, seq, error)
+        if not isinstance(error, Exception):
+            raise  # the worker is stopping: let it
+        return OUTCOME_UNKNOWN
     if not _record(order_id=pk, seq=seq, token=token, state=SENT):
         logger.error("order %s event %d: sent, but the claim was lost before it was recorded", order.number, seq)
     _clear_pending_if_done(pk)
@@ -219,25 +319,30 @@ def order_event_mail_send(*, order_id: str, seq: int) -> str:
 @dataclass
 class ReconcileReport:
     queued: int = 0  # jobs queued (never queued before, or queued again after their worker died)
-    waiting: int = 0  # claimed by a live worker, queued, waiting for a retry, or failed (staff requeue it)
+    waiting: int = 0  # held by a live worker, queued, waiting for a retry, or failed (staff requeue it)
+    unknown: int = 0  # hand-overs whose worker died: marked "delivery unknown", not sent again
     orders_done: int = 0  # orders whose flag was cleared
 
 
-def _requeue_if_abandoned(job_id: str, now: datetime) -> bool:
-    """Delete the job ``job_id`` when it started longer ago than a lease (its worker died): True if so."""
+def _replaceable(job_id: str, now: datetime) -> bool:
+    """True when the job ``job_id`` is gone, or done while its event is not, or its worker died
+    (started longer than a lease ago); such a job is deleted, so the event can be queued again."""
     try:
         job = Job.fetch(job_id, connection=django_rq.get_connection(QUEUE_EMAIL))
     except Exception:  # noqa: BLE001 - gone since the enqueue said it existed: queue it again
         return True
+    status = job.get_status()
     started = job.started_at.replace(tzinfo=UTC) if job.started_at else None
-    if job.get_status() == JobStatus.STARTED and started is not None and started < now - _lease():
+    if status == JobStatus.FINISHED or (
+        status == JobStatus.STARTED and started is not None and started < now - _lease()
+    ):
         job.delete()
         return True
     return False
 
 
 def order_mails_reconcile(*, batch: int = 500) -> ReconcileReport:
-    """Queue the e-mail of every recent event not sent yet whose job is not queued or running.
+    """Queue the e-mail of every recent event neither final nor held, and settle dead hand-overs.
 
     Runs on the queue's scheduler (config/upkeep.py) and as ``manage.py reconcile_order_mails``.
     """
@@ -254,13 +359,16 @@ def order_mails_reconcile(*, batch: int = 500) -> ReconcileReport:
         states = document.get(NOTIFICATIONS) or {}
         for seq in undone:
             state = states.get(f"s{seq}") or {}
-            if state.get("state") == SENDING and _aware(state["until"]) > now:
+            if state.get("state") in (CLAIMED, HANDING_OVER) and _aware(state["until"]) > now:
                 report.waiting += 1
+                continue
+            if state.get("state") == HANDING_OVER:
+                report.unknown += _unknown_if_abandoned(order_id=document["_id"], seq=seq, now=now)
                 continue
             job_id = mail_job_id(document["_id"], seq)
             args = (str(document["_id"]), seq)
             job = job_enqueue(JOB, queue=QUEUE_EMAIL, args=args, job_id=job_id, retry=email_retry())
-            if job is None and _requeue_if_abandoned(job_id, now):
+            if job is None and _replaceable(job_id, now):
                 job = job_enqueue(JOB, queue=QUEUE_EMAIL, args=args, job_id=job_id, retry=email_retry())
             if job is None:
                 report.waiting += 1

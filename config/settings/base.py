@@ -121,9 +121,12 @@ CHANNEL_LAYERS = {
 # blocking pops; app processes keep the cache's 1 s, so a Redis outage never holds a request.
 # https://github.com/rq/django-rq#support-for-django-redis-and-django-redis-cache
 
+# A job still running after its queue's timeout is stopped (RQ's death penalty). An e-mail job
+# must stop before its order e-mail lease runs out (ORDER_EMAIL_LEASE_SECONDS, below).
+EMAIL_JOB_TIMEOUT_SECONDS = env_int("EMAIL_JOB_TIMEOUT_SECONDS", default=60, minimum=1)
 RQ_QUEUES = {
     name: {"USE_REDIS_CACHE": "default", "DEFAULT_TIMEOUT": timeout}
-    for name, timeout in (("email", 60), ("default", 300), ("low", 600))
+    for name, timeout in (("email", EMAIL_JOB_TIMEOUT_SECONDS), ("default", 300), ("low", 600))
 }
 RQ = {
     # Enqueue when called: django-rq's on_db_commit mode reads Django's in_atomic_block, which
@@ -345,16 +348,19 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", default=10, minimum=1)
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(Path(env_str("TIENDA_VAR_DIR", str(BASE_DIR / "var"))) / "mail"))
-EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.filebased.EmailBackend"
-)
+# common.mail.SmtpBackend is Django's SMTP backend that reports the moment of the hand-over.
+EMAIL_BACKEND = "common.mail.SmtpBackend" if EMAIL_HOST else "django.core.mail.backends.filebased.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tienda <shop@localhost>")
 # Links in e-mails (order pages, password reset, address confirmation): jobs have no request.
 SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_int('PORT', default=8000)}").rstrip("/")
 # A failed send is retried after each of these delays (seconds), then lands in the failed registry.
 EMAIL_RETRY_DELAYS = [int(delay) for delay in env_list("EMAIL_RETRY_DELAYS", "10,60,300,1800")]
-# How long a worker may take to send one order e-mail before another may try (orders/notifications.py).
-ORDER_EMAIL_LEASE_SECONDS = env_int("ORDER_EMAIL_LEASE_SECONDS", default=120, minimum=1)
+# How long a worker holds one order e-mail (orders/notifications.py): after it, a claim whose
+# worker died is taken over, and a hand-over whose worker died is marked "delivery unknown".
+# Longer than the e-mail job's timeout, so a live worker's job always ends first.
+ORDER_EMAIL_LEASE_SECONDS = env_int(
+    "ORDER_EMAIL_LEASE_SECONDS", default=max(120, EMAIL_JOB_TIMEOUT_SECONDS + 60), minimum=EMAIL_JOB_TIMEOUT_SECONDS + 1
+)
 # The scheduler looks for order events whose e-mail was never queued, or whose sender died, this often.
 ORDER_EMAIL_RECONCILE_INTERVAL_SECONDS = env_int("ORDER_EMAIL_RECONCILE_INTERVAL_SECONDS", default=60, minimum=0)
 

@@ -1,4 +1,4 @@
-"""A real SMTP server on loopback (aiosmtpd) that the e-mail tests can make refuse, reject or hang."""
+"""A real SMTP server on loopback (aiosmtpd) that the e-mail tests can make refuse, reject or stall."""
 
 from __future__ import annotations
 
@@ -23,21 +23,30 @@ class Mailbox:
     messages: list[Message] = field(default_factory=list)
     refuse_next: int = 0  # answer DATA with a 451 this many times
     rejected_addresses: set[str] = field(default_factory=set)  # answer RCPT with a 550
-    hang_next: bool = False  # never answer the next DATA (the message is not accepted)
-    hanging: threading.Event = field(default_factory=threading.Event)
+    # Stall the next "RCPT" (before the client hands the message over) or "DATA" (the message is
+    # in the mailbox, its 250 never comes: delivered, and the client cannot know).
+    stall_next: str = ""
+    stalled: threading.Event = field(default_factory=threading.Event)
     refused: int = 0
 
+    async def _stall(self) -> None:
+        self.stall_next = ""
+        self.stalled.set()
+        await asyncio.sleep(60)
+
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.stall_next == "RCPT":
+            await self._stall()
+            return "451 4.4.2 Timed out"
         if address in self.rejected_addresses:
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.hang_next:
-            self.hang_next = False
-            self.hanging.set()
-            await asyncio.sleep(60)
+        if self.stall_next == "DATA":
+            self.messages.append(email.message_from_bytes(envelope.content))
+            await self._stall()
             return "451 4.4.2 Timed out"
         if self.refuse_next > 0:
             self.refuse_next -= 1
