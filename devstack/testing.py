@@ -130,6 +130,15 @@ def running_stack(env: dict[str, str], log_path: Path, *, timeout: float = 120.0
                 process.wait(10)
 
 
+def wait_for_worker(process: ManagedProcess, timeout: float = 60.0) -> None:
+    """Return once the job queue's worker ``process`` (its output in its log file) listens on its queues."""
+    deadline = time.monotonic() + timeout
+    while "Listening on" not in process.log_tail(10_000):
+        if not process.alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the worker {process.name} did not start:\n{process.log_tail(40)}")
+        time.sleep(0.1)
+
+
 # --- MongoDB, Redis and the app as separate processes (fault tests, load) -----------------
 
 
@@ -178,10 +187,11 @@ class SplitStack(LoopbackUrls):
             time.sleep(0.2)
 
     def start_worker(self) -> None:
-        """Start the job queue's worker with its scheduler (as `make run` does); e-mails go to var/mail."""
-        self.worker = self.group.spawn(
-            "worker", worker_argv(), env=self.env, cwd=ROOT, log_path=self.var_dir / "worker.log"
-        )
+        """Start the job queue's worker with its scheduler (as `make run` does) and wait until it
+        listens; e-mails go to var/mail."""
+        log_path = self.var_dir / "worker.log"
+        self.worker = self.group.spawn("worker", worker_argv(), env=self.env, cwd=ROOT, log_path=log_path)
+        wait_for_worker(self.worker)
 
     @staticmethod
     def kill(process: ManagedProcess | None, signum: int = signal.SIGKILL) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +16,7 @@ from rq import SimpleWorker
 from common.jobs import QUEUES
 from devstack.__main__ import worker_argv
 from devstack.processes import ManagedProcess, ProcessGroup
+from devstack.testing import wait_for_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,16 +48,11 @@ class Workers:
 
     def start(self, name: str, *queues: str, scheduler: bool = True, **env: str) -> ManagedProcess:
         """A worker on ``queues`` (all by default); returns once it listens."""
-        log = self.log_dir / f"{name}.log"
         process = self.group.spawn(
             name, worker_argv(*queues, scheduler=scheduler), env=worker_env(mail_port=self.mail_port, **env),
-            cwd=ROOT, log_path=log,
+            cwd=ROOT, log_path=self.log_dir / f"{name}.log",
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while "Listening on" not in (log.read_text() if log.exists() else ""):
-            if not process.alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"worker {name} did not start:\n{process.log_tail(40)}")
-            time.sleep(0.1)
+        wait_for_worker(process)
         return process
 
     def log(self, name: str) -> str:
