@@ -83,8 +83,11 @@ def asgi_server_argv(*, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-# The job queues, most urgent first (common/jobs.py QUEUES; devstack/tests/test_run.py keeps them equal).
+# The job queues, most urgent first (common/jobs.py QUEUES; tests/jobs/test_worker.py keeps them equal).
 JOB_QUEUES = ("email", "default", "low")
+# Stopping, the worker finishes its current job (an e-mail job stops after EMAIL_JOB_TIMEOUT_SECONDS,
+# 60 by default) before it is killed; a second Ctrl+C stops it at once.
+WORKER_STOP_SECONDS = 70.0
 
 
 def worker_argv(*queues: str, scheduler: bool = True) -> list[str]:
@@ -145,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         _done(started)
         started = _step("Starting the job queue's worker (e-mails, payment expiry, stock settling)")
         env.setdefault("EMAIL_FILE_PATH", str(var_dir / "mail"))
-        group.spawn("worker", worker_argv(), env=env, cwd=ROOT)
+        group.spawn("worker", worker_argv(), env=env, cwd=ROOT, stop_timeout=WORKER_STOP_SECONDS)
         _done(started)
         password = env.get("DEMO_PASSWORD", "tienda-demo")
         print(

@@ -33,6 +33,7 @@ class ManagedProcess:
     name: str
     popen: subprocess.Popen[bytes]
     log_path: Path | None = None
+    stop_timeout: float = 10.0  # seconds between SIGTERM and SIGKILL in `stop`
 
     @property
     def pid(self) -> int:
@@ -46,13 +47,13 @@ class ManagedProcess:
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds (default ``stop_timeout``)."""
         if not self.alive():
             return
         self.popen.terminate()
         try:
-            self.popen.wait(timeout)
+            self.popen.wait(self.stop_timeout if timeout is None else timeout)
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait()
@@ -72,8 +73,9 @@ class ProcessGroup:
         log_path: Path | None = None,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
+        stop_timeout: float = 10.0,
     ) -> ManagedProcess:
-        """Start ``argv`` with output to ``log_path`` (or inherited when None)."""
+        """Start ``argv`` with output to ``log_path`` (or inherited when None); `stop` gives it ``stop_timeout`` s."""
         output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - owned by the child
         try:
             popen = subprocess.Popen(  # noqa: S603 - argv built by the project
@@ -88,7 +90,7 @@ class ProcessGroup:
         finally:
             if output:
                 output.close()
-        process = ManagedProcess(name, popen, log_path)
+        process = ManagedProcess(name, popen, log_path, stop_timeout)
         self.processes.append(process)
         return process
 
