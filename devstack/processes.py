@@ -74,8 +74,13 @@ class ProcessGroup:
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
         stop_timeout: float = 10.0,
+        own_process_group: bool = False,
     ) -> ManagedProcess:
-        """Start ``argv`` with output to ``log_path`` (or inherited when None); `stop` gives it ``stop_timeout`` s."""
+        """Start ``argv`` with output to ``log_path`` (or inherited when None); `stop` gives it ``stop_timeout`` s.
+
+        ``own_process_group``: Ctrl+C in the terminal (SIGINT to its foreground process group) does not
+        reach it; it stops when `stop` is called, or when this process dies.
+        """
         output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - owned by the child
         try:
             popen = subprocess.Popen(  # noqa: S603 - argv built by the project
@@ -86,6 +91,7 @@ class ProcessGroup:
                 env=env,
                 cwd=cwd,
                 preexec_fn=die_with_parent,
+                process_group=0 if own_process_group else None,
             )
         finally:
             if output:
