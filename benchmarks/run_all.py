@@ -1,8 +1,8 @@
-"""`make bench`: the catalog, auth and push benchmarks against a fresh `make run` server, in one report.
+"""`make bench`: the catalog, auth, push and job queue benchmarks against a fresh `make run` server, in one report.
 
 Starts `python -m devstack run` (what `make run` runs) with DEBUG off, its own var directory and free
 ports, and the full demo catalog (5,000 products: seeding takes about 100 s on mongoeco's SQLite
-engine); runs benchmarks/catalog.py, auth.py and push.py against it, each with `--json`; stops it;
+engine); runs benchmarks/catalog.py, auth.py, push.py and job_queue.py against it, each with `--json`; stops it;
 then writes docs/benchmarks.md (machine, date, each figure against its target, the commands),
 docs/benchmarks/push-latency.png (push latency p50/p99 against the number of clients) and the same
 table into the README, between its `make bench` markers. Takes about ten minutes.
@@ -32,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.job_queue import table_rows as job_queue_rows  # noqa: E402
 from devstack.testing import running_stack, stack_env  # noqa: E402
 
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -173,6 +174,7 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Run], di
             "push", ["--url", base, "--redis-url", redis_url, "--clients", args.push_clients], env=script_env,
             workdir=workdir,
         )  # fmt: skip
+        runs["job_queue"] = run_script("job_queue", ["--url", base], env=script_env, workdir=workdir)
     context["load_after"] = load_average()
     return runs, context
 
@@ -453,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir / "var", ignore_errors=True)
     rows = catalog_rows(runs["catalog"]) + auth_rows(runs["auth"]) + push_rows(runs["push"])
+    rows += [Row(**row) for row in job_queue_rows(runs["job_queue"].figures, _failed(runs["job_queue"]))]
     print(f"\n{table(rows)}\n", flush=True)
     if not args.no_write:
         subtitle = f"{host['cpu']}, {host['nproc']} CPUs, {started:%Y-%m-%d}"
