@@ -21,7 +21,9 @@ the worker's next maintenance round restarts it), so scheduled jobs move as soon
 
 The log says each thing once: a job's start (queue, function, arguments, id) and its end (with
 its duration, or its traceback), plus what the job itself logs; RQ's extra "Job OK" and
-"result is kept" lines are left out.
+"result is kept" lines are left out, and so is "cleaning registries" at each maintenance round. A
+periodic upkeep run is one line, its own (config/upkeep.py: what it did); RQ's start and end lines
+of those runs are left out, its errors are not.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from rq.queue import Queue
 from rq.scheduler import RQScheduler
 from rq.worker import SimpleWorker
 
+from config.upkeep import RUN as UPKEEP_RUN
 from config.upkeep import upkeep_schedule
 
 _PR_SET_PDEATHSIG = 1
@@ -74,12 +77,19 @@ class TiendaScheduler(RQScheduler):
                 wait = min(wait * 2, REDIS_RETRY_MAX_SECONDS)
 
 
-class _RepeatedLines(logging.Filter):
-    """Drops RQ's "Job OK" line: "Successfully completed ... in ..." already says it."""
+class _OneLineEach(logging.Filter):
+    """Drops RQ's "Job OK" line ("Successfully completed ... in ..." already says it), the start
+    and end lines of upkeep runs (each run logs one line of its own) and the maintenance rounds'
+    "cleaning registries" lines."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
         args = record.args if isinstance(record.args, tuple) else ()
-        return not (len(args) == 4 and "Job OK" in str(args[2]))  # coloured on a terminal
+        if len(args) == 4 and "Job OK" in str(args[2]):  # coloured on a terminal
+            return False
+        message = record.getMessage()
+        return UPKEEP_RUN not in message and "cleaning registries" not in message  # the latter: every minute
 
 
 class TiendaWorker(SimpleWorker):
@@ -91,8 +101,8 @@ class TiendaWorker(SimpleWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_SECONDS)
         super().__init__(*args, **kwargs)
-        if not any(isinstance(existing, _RepeatedLines) for existing in self.log.filters):
-            self.log.addFilter(_RepeatedLines())
+        if not any(isinstance(existing, _OneLineEach) for existing in self.log.filters):
+            self.log.addFilter(_OneLineEach())
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         upkeep_schedule()
