@@ -18,7 +18,7 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", "test-only-insecure-key-" + "x" * 40)
 SIMPLE_JWT["SIGNING_KEY"] = env_str("JWT_SIGNING_KEY", "") or SECRET_KEY
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # In-process tests read django.core.mail.outbox; a worker the tests start gets EMAIL_HOST, the
-# address of an SMTP server the test runs (orders/tests/mailserver.py).
+# address of an SMTP server the test runs (tests/jobs/mailserver.py).
 EMAIL_BACKEND = EMAIL_BACKEND if EMAIL_HOST else "django.core.mail.backends.locmem.EmailBackend"
 # Retries in seconds, not minutes, so a test can watch them happen.
 EMAIL_RETRY_DELAYS = [int(delay) for delay in env_list("EMAIL_RETRY_DELAYS", "1,1,1")]
