@@ -1,0 +1,327 @@
+"""Each mongoeco speed-up is needed (mongoeco does the slow thing without it) and changes no answer.
+
+The answers of reads in SQL are compared query by query in test_sql_reads.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pymongo
+import pytest
+from bson import ObjectId
+from mongoeco.api import AsyncMongoClient
+from mongoeco.engines import SQLiteEngine
+
+from devstack import mongoeco_compat
+from devstack.mongoeco_compat import commands, counts, reads
+from devstack.testing import wire_server
+
+ROOT = Path(__file__).resolve().parents[2]
+DJANGO_COUNT = [
+    {"$match": {"n": {"$gte": 0}}},
+    {"$facet": {"group": [{"$group": {"__count": {"$sum": {"$cond": {
+        "if": {"$in": [{"$type": {"$literal": True}}, ["missing", "null"]]}, "then": None, "else": 1}}},
+        "_id": None}}]}},
+    {"$addFields": {"__count": {"$getField": {"input": {"$arrayElemAt": ["$group", 0]}, "field": "__count"}},
+                    "_id": {"$getField": {"input": {"$arrayElemAt": ["$group", 0]}, "field": "_id"}}}},
+    {"$project": {"__count": {"$ifNull": ["$__count", {"$literal": 0}]}}},
+]  # fmt: skip
+
+
+def unpatched(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
+    """Put back mongoeco's own method for the rest of the test."""
+    monkeypatch.setattr(owner, name, getattr(owner, name).__wrapped__)
+
+
+def in_process(path: Path, scenario: Callable[[Any, SQLiteEngine], Any]) -> Any:
+    """Run ``scenario(database, engine)`` against a SQLite engine in this process, with every fix."""
+    mongoeco_compat.apply()
+
+    async def run() -> Any:
+        engine = SQLiteEngine(str(path), executor_workers=1)
+        async with AsyncMongoClient(engine) as client:
+            return await scenario(client.get_database("compat"), engine)
+
+    return asyncio.run(run())
+
+
+async def fill(database: Any, count: int, **extra: Any) -> None:
+    await database.command(
+        {"createIndexes": "items", "indexes": [{"key": {"slug": 1}, "name": "slug", "unique": True}]}
+    )
+    await database.get_collection("items").insert_many(
+        [{"_id": ObjectId(), "slug": f"item-{n}", "n": n, **extra} for n in range(count)]
+    )
+
+
+class TestVersionGuard:
+    def test_the_installed_mongoeco_is_the_pinned_one(self) -> None:
+        mongoeco_compat.check_version()
+        assert f"mongoeco=={mongoeco_compat.PINNED_VERSION}\n" in (ROOT / "requirements.txt").read_text()
+
+    def test_another_version_stops_the_server_from_starting(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(mongoeco_compat.metadata, "version", lambda name: "4.12.0")
+        with pytest.raises(mongoeco_compat.VersionMismatch, match=r"mongoeco 4\.12\.0 is installed.*4\.11\.0"):
+            mongoeco_compat.apply()
+
+
+class TestSelfAssignments:
+    def test_only_stages_that_change_nothing_are_dropped(self) -> None:
+        kept = [
+            {"$addFields": {"price": "$cost"}},
+            {"$addFields": {"a.b": "$a.b"}},
+            {"$set": {"price": "$price", "flag": True}},
+            {"$project": {"price": "$price"}},
+        ]
+        dropped = [{"$addFields": {"price": "$price", "_id": "$_id"}}, {"$set": {"name": "$name"}}]
+        assert commands.without_self_assignments([*dropped, *kept]) == kept
+
+    @pytest.mark.parametrize(("without", "pushed_down"), [((), True), ((mongoeco_compat.SELF_ASSIGNMENTS,), False)])
+    def test_the_sort_and_page_reach_the_engine_only_with_the_fix(self, tmp_path, without, pushed_down) -> None:
+        pipeline = [
+            {"$match": {"n": {"$gte": 0}}},
+            {"$addFields": {"n": "$n", "_id": "$_id"}},
+            {"$sort": {"n": -1, "_id": 1}},
+            {"$skip": 2},
+            {"$limit": 3},
+        ]
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3", without=without) as client:
+            client.compat.items.insert_many([{"n": n} for n in range(10)])
+            assert [document["n"] for document in client.compat.items.aggregate(pipeline)] == [7, 6, 5]
+            plan = json.dumps(
+                client.compat.command("explain", {"aggregate": "items", "pipeline": pipeline, "cursor": {}})
+            )
+        assert ("LIMIT ?" in plan) is pushed_down
+
+
+class TestCountShortcut:
+    def test_recognises_constant_counts_only(self) -> None:
+        assert counts.count_shape(DJANGO_COUNT) is not None
+        assert counts.count_shape([{"$match": {"a": 1}}, {"$group": {"_id": 1, "n": {"$sum": 1}}}]) is not None
+        for stage in (
+            {"$group": {"_id": None, "n": {"$sum": "$qty"}}},
+            {"$group": {"_id": "$kind", "n": {"$sum": 1}}},
+            {"$group": {"_id": None, "n": {"$max": 1}}},
+            {"$group": {"_id": None, "n": {"$sum": {"$rand": {}}}}},
+        ):
+            assert counts.count_shape([{"$match": {}}, stage]) is None
+        assert counts.count_shape([*DJANGO_COUNT, {"$addFields": {"at": "$$NOW"}}]) is None
+        assert counts.count_shape([*DJANGO_COUNT, {"$sort": {"a": 1}}]) is None
+
+    @staticmethod
+    def documents_decoded_by_a_count(path: Path) -> tuple[list[Any], int]:
+        async def scenario(database: Any, engine: SQLiteEngine) -> tuple[list[Any], int]:
+            await fill(database, 300)
+            decoded = 0
+            original = SQLiteEngine._deserialize_document
+
+            def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+                nonlocal decoded
+                decoded += 1
+                return original(self, *args, **kwargs)
+
+            SQLiteEngine._deserialize_document = counting
+            try:
+                reply = await database.command({"aggregate": "items", "pipeline": DJANGO_COUNT, "cursor": {}})
+            finally:
+                SQLiteEngine._deserialize_document = original
+            return reply["cursor"]["firstBatch"], decoded
+
+        return in_process(path, scenario)
+
+    def test_a_count_decodes_no_documents_with_the_fix(self, tmp_path) -> None:
+        batch, decoded = self.documents_decoded_by_a_count(tmp_path / "db.sqlite3")
+        assert batch == [{"_id": None, "__count": 300}]
+        assert decoded < 10
+
+    def test_a_count_decodes_every_document_without_it(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.api._async._database_admin_read_commands import DatabaseAdminReadCommandService
+
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, DatabaseAdminReadCommandService, "execute_aggregate_command")
+        batch, decoded = self.documents_decoded_by_a_count(tmp_path / "db.sqlite3")
+        assert batch == [{"_id": None, "__count": 300}]
+        assert decoded >= 300
+
+
+class TestBatchedInserts:
+    @staticmethod
+    def single_inserts_for_one_command(path: Path) -> int:
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            calls = 0
+            original = SQLiteEngine._insert_document_sync
+
+            def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+                nonlocal calls
+                calls += 1
+                return original(self, *args, **kwargs)
+
+            SQLiteEngine._insert_document_sync = counting
+            try:
+                reply = await database.command({"insert": "items", "documents": [{"n": n} for n in range(50)]})
+            finally:
+                SQLiteEngine._insert_document_sync = original
+            assert reply["n"] == 50
+            return calls
+
+        return in_process(path, scenario)
+
+    def test_one_command_is_one_batch_with_the_fix(self, tmp_path) -> None:
+        assert self.single_inserts_for_one_command(tmp_path / "db.sqlite3") == 0
+
+    def test_each_document_is_its_own_insert_without_it(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.api._async._database_admin_write_commands import DatabaseAdminWriteCommandService
+
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, DatabaseAdminWriteCommandService, "command_insert")
+        assert self.single_inserts_for_one_command(tmp_path / "db.sqlite3") == 50
+
+    @staticmethod
+    def failing_batch(client: pymongo.MongoClient) -> tuple[dict[str, Any], list[Any]]:
+        items = client.compat.items
+        items.create_index("slug", unique=True)
+        items.insert_one({"_id": 3, "slug": "taken"})
+        documents = [{"_id": 10 + n, "slug": f"s{n}"} for n in range(8)]
+        documents[4]["slug"] = "taken"
+        reply = client.compat.command("insert", "items", documents=documents, check=False)
+        reply = {"n": reply["n"], "errors": [(e["index"], e["code"]) for e in reply.get("writeErrors", [])]}
+        return reply, list(items.find(sort=[("_id", 1)]))
+
+    def test_a_failing_document_gets_the_same_reply(self, tmp_path) -> None:
+        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
+            batched = self.failing_batch(fast)
+        without = (mongoeco_compat.BATCHED_INSERTS,)
+        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
+            one_by_one = self.failing_batch(plain)
+        assert batched == one_by_one
+        assert batched[0] == {"n": 4, "errors": [(4, 11000)]}
+
+
+class TestStartupWritesDifferences:
+    @staticmethod
+    def entries(path: Path) -> set[tuple[Any, ...]]:
+        import sqlite3
+
+        with sqlite3.connect(path) as connection:
+            return set(connection.execute("SELECT * FROM scalar_index_entries"))
+
+    @staticmethod
+    def reopen(path: Path) -> int:
+        """Open the file again; the rows the scalar-entry rebuild changed."""
+
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            return engine._tienda_backfill_changes
+
+        mongoeco_compat.apply()
+        original = SQLiteEngine._backfill_scalar_indexes_sync
+
+        def measuring(self: Any, conn: Any) -> None:
+            before = conn.total_changes
+            original(self, conn)
+            self._tienda_backfill_changes = conn.total_changes - before
+
+        SQLiteEngine._backfill_scalar_indexes_sync = measuring
+        try:
+            return in_process(path, scenario)
+        finally:
+            SQLiteEngine._backfill_scalar_indexes_sync = original
+
+    def test_a_clean_file_opens_without_rewriting_entries(self, tmp_path) -> None:
+        path = tmp_path / "db.sqlite3"
+        in_process(path, lambda database, engine: fill(database, 200))
+        entries = self.entries(path)
+        assert len(entries) >= 200
+        assert self.reopen(path) == 0
+        assert self.entries(path) == entries
+
+    def test_without_the_fix_every_entry_is_rewritten(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        path = tmp_path / "db.sqlite3"
+        in_process(path, lambda database, engine: fill(database, 200))
+        unpatched(monkeypatch, SQLiteEngine, "_backfill_scalar_indexes_sync")
+        assert self.reopen(path) >= 2 * len(self.entries(path))
+
+    def test_wrong_entries_end_as_a_full_rebuild_leaves_them(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        import sqlite3
+
+        path = tmp_path / "db.sqlite3"
+        in_process(path, lambda database, engine: fill(database, 200))
+        with sqlite3.connect(path) as connection:
+            connection.execute(
+                "DELETE FROM scalar_index_entries WHERE rowid IN (SELECT rowid FROM scalar_index_entries LIMIT 3)"
+            )
+            connection.execute(
+                "INSERT INTO scalar_index_entries SELECT collection_id, index_name, 'nowhere', element_type,"
+                " type_score, element_key FROM scalar_index_entries LIMIT 2"
+            )
+        rebuilt = tmp_path / "rebuilt.sqlite3"
+        shutil.copy(path, rebuilt)
+        assert self.reopen(path) == 5
+        with monkeypatch.context() as patch:
+            unpatched(patch, SQLiteEngine, "_backfill_scalar_indexes_sync")
+            self.reopen(rebuilt)
+        assert self.entries(path) == self.entries(rebuilt)
+
+
+class TestFeaturesFollowWrites:
+    @staticmethod
+    def collection_scans_by_one_insert(path: Path) -> int:
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            await fill(database, 300)
+            await database.get_collection("items").insert_one({"slug": "warm-up"})
+            scans = []
+            engine._connection.set_trace_callback(
+                lambda sql: scans.append(sql) if "json_type(document" in sql and "storage_key IN" not in sql else None
+            )
+            try:
+                await database.get_collection("items").insert_one({"slug": "one-more"})
+            finally:
+                engine._connection.set_trace_callback(None)
+            return len(scans)
+
+        return in_process(path, scenario)
+
+    def test_an_insert_reads_no_other_document_with_the_fix(self, tmp_path) -> None:
+        assert self.collection_scans_by_one_insert(tmp_path / "db.sqlite3") == 0
+
+    def test_an_insert_scans_the_collection_without_it(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, SQLiteEngine, "_invalidate_collection_features_cache")
+        assert self.collection_scans_by_one_insert(tmp_path / "db.sqlite3") >= 1
+
+    @staticmethod
+    def unique_array_elements(client: pymongo.MongoClient) -> list[str]:
+        items = client.compat.items
+        items.create_index("slug", unique=True)
+        outcomes = []
+        for document in ({"slug": "a"}, {"slug": ["b", "c"]}, {"slug": "c"}, {"slug": "d"}):
+            try:
+                items.insert_one(document)
+                outcomes.append("stored")
+            except pymongo.errors.DuplicateKeyError:
+                outcomes.append("duplicate")
+        items.delete_many({"slug": "b"})
+        items.insert_one({"slug": "b"})
+        return [*outcomes, str(items.count_documents({}))]
+
+    def test_unique_checks_still_see_arrays(self, tmp_path) -> None:
+        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
+            followed = self.unique_array_elements(fast)
+        without = (mongoeco_compat.FEATURES_FOLLOW_WRITES, mongoeco_compat.SQL_READS)
+        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
+            dropped = self.unique_array_elements(plain)
+        assert followed == dropped
+        assert followed[:4] == ["stored", "stored", "duplicate", "stored"]
+
+
+def test_reads_in_sql_show_in_explain_only_with_the_fix(tmp_path) -> None:
+    for without, expected in (((), True), ((mongoeco_compat.SQL_READS,), False)):
+        with wire_server(sqlite_path=tmp_path / f"{expected}.sqlite3", without=without) as client:
+            client.compat.items.insert_many([{"n": n} for n in range(5)])
+            plan = json.dumps(client.compat.command("explain", {"find": "items", "filter": {"n": {"$gt": 1}}}))
+        assert (reads.SQL_MARKER in plan) is expected
