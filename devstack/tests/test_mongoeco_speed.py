@@ -21,22 +21,34 @@ from mongoeco.engines import SQLiteEngine
 from devstack import mongoeco_compat
 from devstack.mongoeco_compat import commands, counts, reads
 from devstack.testing import wire_server
+from devstack.tests.test_sql_reads import django_pipelines
 
 ROOT = Path(__file__).resolve().parents[2]
-DJANGO_COUNT = [
-    {"$match": {"n": {"$gte": 0}}},
-    {"$facet": {"group": [{"$group": {"__count": {"$sum": {"$cond": {
-        "if": {"$in": [{"$type": {"$literal": True}}, ["missing", "null"]]}, "then": None, "else": 1}}},
-        "_id": None}}]}},
-    {"$addFields": {"__count": {"$getField": {"input": {"$arrayElemAt": ["$group", 0]}, "field": "__count"}},
-                    "_id": {"$getField": {"input": {"$arrayElemAt": ["$group", 0]}, "field": "_id"}}}},
-    {"$project": {"__count": {"$ifNull": ["$__count", {"$literal": 0}]}}},
-]  # fmt: skip
+DJANGO_COUNT = django_pipelines({"n": {"$gte": 0}}, [("n", 1)])[0]
 
 
 def unpatched(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
     """Put back mongoeco's own method for the rest of the test."""
     monkeypatch.setattr(owner, name, getattr(owner, name).__wrapped__)
+
+
+class CallCounter:
+    """Counts calls of ``owner.name`` while in use (``with CallCounter(Engine, "_method") as calls``)."""
+
+    def __init__(self, owner: Any, name: str) -> None:
+        self.owner, self.name, self.calls = owner, name, 0
+        self.original = getattr(owner, name)
+
+    def __enter__(self) -> CallCounter:
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return self.original(*args, **kwargs)
+
+        setattr(self.owner, self.name, counting)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(self.owner, self.name, self.original)
 
 
 def in_process(path: Path, scenario: Callable[[Any, SQLiteEngine], Any]) -> Any:
@@ -118,20 +130,9 @@ class TestCountShortcut:
     def documents_decoded_by_a_count(path: Path) -> tuple[list[Any], int]:
         async def scenario(database: Any, engine: SQLiteEngine) -> tuple[list[Any], int]:
             await fill(database, 300)
-            decoded = 0
-            original = SQLiteEngine._deserialize_document
-
-            def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-                nonlocal decoded
-                decoded += 1
-                return original(self, *args, **kwargs)
-
-            SQLiteEngine._deserialize_document = counting
-            try:
+            with CallCounter(SQLiteEngine, "_deserialize_document") as decoded:
                 reply = await database.command({"aggregate": "items", "pipeline": DJANGO_COUNT, "cursor": {}})
-            finally:
-                SQLiteEngine._deserialize_document = original
-            return reply["cursor"]["firstBatch"], decoded
+            return reply["cursor"]["firstBatch"], decoded.calls
 
         return in_process(path, scenario)
 
@@ -154,21 +155,10 @@ class TestBatchedInserts:
     @staticmethod
     def single_inserts_for_one_command(path: Path) -> int:
         async def scenario(database: Any, engine: SQLiteEngine) -> int:
-            calls = 0
-            original = SQLiteEngine._insert_document_sync
-
-            def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-                nonlocal calls
-                calls += 1
-                return original(self, *args, **kwargs)
-
-            SQLiteEngine._insert_document_sync = counting
-            try:
+            with CallCounter(SQLiteEngine, "_insert_document_sync") as inserts:
                 reply = await database.command({"insert": "items", "documents": [{"n": n} for n in range(50)]})
-            finally:
-                SQLiteEngine._insert_document_sync = original
             assert reply["n"] == 50
-            return calls
+            return inserts.calls
 
         return in_process(path, scenario)
 
