@@ -10,7 +10,7 @@ without it; ``python -m devstack.mongo_server --without-fix NAME`` leaves one ou
 - writes.py: inserts skip a whole-collection ``_id`` scan; an insert command is one transaction;
 - startup.py: opening a file rewrites only the scalar index entries that are wrong;
 - changes.py: cached per-collection facts follow each write instead of being dropped;
-- reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL;
+- reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL, on its own connection;
 - counts.py: counting aggregations use the engine's count.
 """
 
@@ -38,6 +38,7 @@ BATCHED_INSERTS = "batched_inserts"
 STARTUP_WRITES_DIFFERENCES = "startup_writes_differences"
 FEATURES_FOLLOW_WRITES = "features_follow_writes"
 SQL_READS = "sql_reads"
+SHARED_READS = "shared_reads"
 COUNT_SHORTCUT = "count_shortcut"
 FIXES = (
     BUILDINFO_ALIAS,
@@ -49,6 +50,7 @@ FIXES = (
     STARTUP_WRITES_DIFFERENCES,
     FEATURES_FOLLOW_WRITES,
     SQL_READS,
+    SHARED_READS,
     COUNT_SHORTCUT,
 )
 
@@ -114,6 +116,8 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         changes.install(features=FEATURES_FOLLOW_WRITES in wanted)
     if SQL_READS in new:
         reads.install()
+    if SHARED_READS in new:
+        reads.install_shared_reads()
     if COUNT_SHORTCUT in new:
         counts.install()
     _applied.update(new)

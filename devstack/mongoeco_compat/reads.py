@@ -21,7 +21,7 @@ import sqlite3
 from typing import Any
 
 from devstack.mongoeco_compat import changes
-from devstack.mongoeco_compat.changes import namespace_sql, quote_identifier, state
+from devstack.mongoeco_compat.changes import namespace_sql, quote_identifier, state, text_sql
 from devstack.mongoeco_compat.sql import REGEX_FUNCTION, Compiled, FieldSQL, Unsupported, compile_query, regex_search
 
 COMPANION_PREFIX = "tienda_key_"
@@ -161,6 +161,8 @@ def sql_read_plan(
             source += f" INDEXED BY {quote_identifier(index)}"
     conditions.append(compiled.where)
     params += compiled.params
+    if select_clause == "document":
+        select_clause = projected_document(semantics.projection) or select_clause
     sql = f"SELECT {select_clause} FROM {source} WHERE {' AND '.join(conditions)} {compiled.order_by}"
     if semantics.limit is not None:
         sql += " LIMIT ?"
@@ -179,6 +181,37 @@ def sql_read_plan(
         use_sql=True,
         sql=sql,
         params=tuple(params),
+    )
+
+
+def projected_document(projection: Any) -> str | None:
+    """SQL for just the top-level fields an inclusion projection keeps, in the document's order.
+
+    mongoeco decodes whole documents and then projects them in Python; a values() query over a
+    category read and decoded every field of 1,250 products. Reading only the kept fields (``->``
+    keeps each value's JSON, so ``true`` stays ``true``) gives mongoeco's projection the same input
+    for those fields. None when the projection is not a plain inclusion of named fields.
+    """
+    if not isinstance(projection, dict) or not projection:
+        return None
+    kept = {"_id"}  # kept even when excluded: mongoeco's projection then drops it
+    for name, value in projection.items():
+        included = value is True or (type(value) is int and value == 1)
+        if not isinstance(name, str) or not (included or (name == "_id" and value in (0, False))):
+            return None
+        top = name.split(".")[0]
+        try:
+            FieldSQL(top)
+        except Unsupported:
+            return None
+        if included:
+            kept.add(top)
+    if len(kept) == 1:  # only "_id": 0, an exclusion: every other field stays
+        return None
+    names = ", ".join(text_sql(name) for name in sorted(kept))
+    return (
+        "(SELECT json_group_object(key, document -> ('$.\"' || key || '\"')) "
+        f"FROM json_each(document) WHERE key IN ({names}))"
     )
 
 
@@ -231,3 +264,27 @@ def install() -> None:
     SQLiteEngine._connect_sync = connect_sync
     SQLiteEngine._create_index_sync = create_index_sync
     SQLiteEngine._compile_read_execution_plan = compile_read_execution_plan
+
+
+def install_shared_reads() -> None:
+    """Reads run on the engine's connection unless a transaction is open on it.
+
+    For each read mongoeco opens (and closes) a SQLite connection of its own, so that a long cursor
+    keeps a snapshot while writes go on: about 1.5 ms a read (the connection's set-up and a first
+    look at a schema of some hundred indexes), more than a point lookup takes. With one worker
+    thread a read and a write never overlap, and mongoeco already copies a shared read's rows
+    before the next command runs, so the main connection gives the same snapshot. While a
+    transaction is open on it, reads keep their own connection (they must not see its writes).
+    """
+    from mongoeco.engines.sqlite import SQLiteEngine
+
+    original = SQLiteEngine._can_use_dedicated_reader
+
+    @functools.wraps(original)
+    def can_use_dedicated_reader(self: Any, context: Any) -> bool:
+        if not original(self, context):
+            return False
+        connection = self._connection
+        return connection is None or connection.in_transaction
+
+    SQLiteEngine._can_use_dedicated_reader = can_use_dedicated_reader

@@ -315,3 +315,40 @@ def test_reads_in_sql_show_in_explain_only_with_the_fix(tmp_path) -> None:
             client.compat.items.insert_many([{"n": n} for n in range(5)])
             plan = json.dumps(client.compat.command("explain", {"find": "items", "filter": {"n": {"$gt": 1}}}))
         assert (reads.SQL_MARKER in plan) is expected
+
+
+class TestSharedReads:
+    @staticmethod
+    def connections_opened_by_reads(path: Path) -> int:
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            await fill(database, 50)
+            items = database.get_collection("items")
+            with CallCounter(SQLiteEngine, "_create_sqlite_connection") as opened:
+                for n in range(20):
+                    assert len(await items.find({"n": {"$gte": n}}).to_list()) == 50 - n
+            return opened.calls
+
+        return in_process(path, scenario)
+
+    def test_reads_use_the_engine_connection_with_the_fix(self, tmp_path) -> None:
+        assert self.connections_opened_by_reads(tmp_path / "db.sqlite3") == 0
+
+    def test_each_read_opens_a_connection_without_it(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, SQLiteEngine, "_can_use_dedicated_reader")
+        assert self.connections_opened_by_reads(tmp_path / "db.sqlite3") >= 20
+
+    @pytest.mark.parametrize("without", [(), (mongoeco_compat.SHARED_READS,)])
+    def test_an_open_transaction_is_not_read_from_outside(self, tmp_path, without) -> None:
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3", without=without) as client:
+            items = client.compat.items
+            items.insert_one({"_id": 1})
+            with client.start_session() as session:
+                session.start_transaction()
+                items.insert_one({"_id": 2}, session=session)
+                # mongoeco refuses other sessions while a transaction is open, with the fix or not.
+                with pytest.raises(pymongo.errors.OperationFailure, match="another session"):
+                    list(items.find())
+                assert [document["_id"] for document in items.find(session=session, sort=[("_id", 1)])] == [1, 2]
+                session.commit_transaction()
+            assert [document["_id"] for document in items.find(sort=[("_id", 1)])] == [1, 2]

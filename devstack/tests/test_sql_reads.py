@@ -182,6 +182,26 @@ def django_pipelines(filter_spec: dict[str, Any], sort: list[tuple[str, int]]) -
     return [count, page]
 
 
+PROJECTIONS = [
+    {"name": 1},
+    {"attributes.size": 1, "_id": 0},
+    {"price": True, "created_at": 1, "is_active": 1},
+    {"_id": 0},
+    {"name": 0},
+    {"missing": 1},
+]
+
+
+@pytest.mark.parametrize("projection", PROJECTIONS, ids=[json.dumps(p) for p in PROJECTIONS])
+def test_projections_answer_as_mongoeco_does(servers, projection: dict[str, Any]) -> None:
+    fast, plain = servers
+    for filter_spec in FILTERS[:6]:
+        sort = [("price", 1), ("_id", 1)]
+        found = [list(client.compat.products.find(filter_spec, projection, sort=sort)) for client in (fast, plain)]
+        assert found[0] == found[1]
+        assert [list(document) for document in found[0]] == [list(document) for document in found[1]], "field order"
+
+
 def test_comparisons_stay_within_the_operand_type(servers) -> None:
     """MongoDB's type bracketing: {"$gte": 100} matches numbers only. mongoeco's Python engine also
     matches the string "80" (strings sort after numbers); the SQL path gives MongoDB's answer."""
