@@ -224,13 +224,20 @@ class SplitStack(LoopbackUrls):
             process.popen.send_signal(signum)
             process.popen.wait(15)
 
+    def prepare(self) -> str:
+        """Check the dependencies, migrate and seed, as `make run` does (devstack/prepare.py)."""
+        return self._run("-m", "devstack.prepare")
+
     def manage(self, *args: str) -> str:
         """Run ``manage.py`` with the stack's environment; its output, or an error with it."""
+        return self._run("manage.py", *args)
+
+    def _run(self, *args: str) -> str:
         result = subprocess.run(  # noqa: S603 - argv built here
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+            [sys.executable, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
 
@@ -256,8 +263,7 @@ def split_stack(var_dir: Path, **overrides: str) -> Iterator[SplitStack]:
     try:
         stack.start_redis()
         stack.start_mongo()
-        stack.manage("migrate", "--noinput", "-v", "0")
-        stack.manage("seed_demo", "--if-empty")
+        stack.prepare()
         stack.start_app()
         yield stack
     finally:
