@@ -126,6 +126,17 @@ def _has_undecided(engine: Any, db_name: str, coll_name: str, paths: set[str]) -
     return any(known[path] for path in paths)
 
 
+def _is_the_plan(filter_spec: Any, semantics: Any) -> bool:
+    """Whether ``filter_spec`` is what the read matches: some callers (the update path's first-match
+    lookup) pass an empty filter and the real one only as mongoeco's compiled plan."""
+    from mongoeco.core.query_plan import ensure_query_plan
+
+    try:
+        return ensure_query_plan(filter_spec, None, dialect=semantics.dialect) == semantics.query_plan
+    except Exception:  # noqa: BLE001 - a filter mongoeco itself rejects is left to mongoeco
+        return False
+
+
 def sql_read_plan(
     engine: Any, db_name: str, coll_name: str, semantics: Any, *, select_clause: str, hint: Any
 ) -> Any | None:
@@ -141,7 +152,10 @@ def sql_read_plan(
         or engine._is_profile_namespace(coll_name)
     ):
         return None
-    compiled = compile_query(semantics.filter_spec, semantics.sort)
+    filter_spec = semantics.selector_filter if semantics.selector_filter is not None else semantics.filter_spec
+    if not _is_the_plan(filter_spec, semantics):
+        return None
+    compiled = compile_query(filter_spec, semantics.sort)
     if compiled is None:
         return None
     try:
