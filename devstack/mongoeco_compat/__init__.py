@@ -7,7 +7,8 @@ They reach into mongoeco's internals, so mongoeco is pinned exactly (requirement
 without it; ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 
 - commands.py: the ``buildinfo`` alias, nested field specs, self-assigning ``$addFields``, ``$not``;
-- writes.py: inserts skip a whole-collection ``_id`` scan; an insert command is one transaction;
+- writes.py: inserts skip a whole-collection ``_id`` scan; an insert command is one transaction; the
+  memory engine remembers stored documents' unique-index answers;
 - startup.py: opening a file rewrites only the scalar index entries that are wrong;
 - changes.py: cached per-collection facts follow each write instead of being dropped;
 - reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL, on its own connection;
@@ -35,6 +36,7 @@ FLAT_FIELD_SPECS = "flat_field_specs"
 SELF_ASSIGNMENTS = "drop_self_assignments"
 INSERT_WITHOUT_ID_SCAN = "insert_without_id_scan"
 BATCHED_INSERTS = "batched_inserts"
+MEMORY_UNIQUE_CHECKS = "memory_unique_checks"
 STARTUP_WRITES_DIFFERENCES = "startup_writes_differences"
 FEATURES_FOLLOW_WRITES = "features_follow_writes"
 SQL_READS = "sql_reads"
@@ -47,6 +49,7 @@ FIXES = (
     SELF_ASSIGNMENTS,
     INSERT_WITHOUT_ID_SCAN,
     BATCHED_INSERTS,
+    MEMORY_UNIQUE_CHECKS,
     STARTUP_WRITES_DIFFERENCES,
     FEATURES_FOLLOW_WRITES,
     SQL_READS,
@@ -110,6 +113,8 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         writes.install_insert_without_id_scan()
     if BATCHED_INSERTS in new:
         writes.install_batched_inserts()
+    if MEMORY_UNIQUE_CHECKS in new:
+        writes.install_memory_unique_checks()
     if STARTUP_WRITES_DIFFERENCES in new:
         startup.install()
     if new & {FEATURES_FOLLOW_WRITES, SQL_READS} and not _applied & {FEATURES_FOLLOW_WRITES, SQL_READS}:

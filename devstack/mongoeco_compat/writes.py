@@ -87,3 +87,78 @@ def install_batched_inserts() -> None:
         return WriteCommandResult(count=len(documents))
 
     service.command_insert = command_insert
+
+
+# --- the memory engine's unique indexes ------------------------------------------------------
+# The memory engine checks a compound or partial unique index (Django's unique fields are partial
+# indexes; permissions and content types have compound ones) by testing every stored document
+# again for each insert: does it fall in the index (its partial filter, compiled and matched
+# afresh), and what are its keys. O(n) per insert, most of each test's database flush. A stored
+# document's decoded form is one object the engine caches and never changes (a write stores a new
+# one), so for those objects both answers are remembered, per document and index. Documents being
+# written are not remembered: they are checked afresh.
+
+REMEMBERED = 100_000
+
+
+class _Memo:
+    """Answers about stored documents, by the identity of the objects asked about (kept alive)."""
+
+    def __init__(self) -> None:
+        from collections import OrderedDict
+
+        self.stored: OrderedDict[int, object] = OrderedDict()  # id -> a stored document's decoded form
+        self.answers: OrderedDict[tuple[int, ...], tuple[tuple[object, ...], Any]] = OrderedDict()
+
+    def is_stored(self, document: object) -> bool:
+        return self.stored.get(id(document)) is document
+
+    def remember_stored(self, document: object) -> None:
+        self.stored[id(document)] = document
+        self.stored.move_to_end(id(document))
+        if len(self.stored) > REMEMBERED:
+            self.stored.popitem(last=False)
+
+    def answer(self, objects: tuple[object, ...], compute: Callable[[], Any]) -> Any:
+        key = tuple(id(item) for item in objects)
+        found = self.answers.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], objects, strict=True)):
+            self.answers.move_to_end(key)
+            return found[1]
+        answer = compute()
+        self.answers[key] = (objects, answer)
+        if len(self.answers) > REMEMBERED:
+            self.answers.popitem(last=False)
+        return answer
+
+
+def install_memory_unique_checks() -> None:
+    from mongoeco.engines import memory
+
+    memo = _Memo()
+    borrow = memory.MemoryEngine._borrow_storage_document
+    unique_index_keys = memory.MemoryEngine._unique_index_keys
+    in_index = memory.document_in_virtual_index
+
+    @functools.wraps(borrow)
+    def borrow_storage_document(self: Any, payload: object, **options: Any) -> Any:
+        document = borrow(self, payload, **options)
+        if getattr(payload, "decoded_wrapped", None) is document:  # the engine's cached, unchanging form
+            memo.remember_stored(document)
+        return document
+
+    @functools.wraps(unique_index_keys)
+    def remembered_keys(self: Any, document: Any, fields: list[str]) -> Any:
+        if not memo.is_stored(document):
+            return unique_index_keys(self, document, fields)
+        return memo.answer((document, *fields), lambda: frozenset(unique_index_keys(self, document, fields)))
+
+    @functools.wraps(in_index)
+    def remembered_in_index(document: Any, index: Any, **options: Any) -> bool:
+        if options or not memo.is_stored(document):
+            return in_index(document, index, **options)
+        return memo.answer((document, index), lambda: in_index(document, index))
+
+    memory.MemoryEngine._borrow_storage_document = borrow_storage_document
+    memory.MemoryEngine._unique_index_keys = remembered_keys
+    memory.document_in_virtual_index = remembered_in_index

@@ -352,3 +352,42 @@ class TestSharedReads:
                 assert [document["_id"] for document in items.find(session=session, sort=[("_id", 1)])] == [1, 2]
                 session.commit_transaction()
             assert [document["_id"] for document in items.find(sort=[("_id", 1)])] == [1, 2]
+
+
+class TestMemoryUniqueChecks:
+    """The memory engine's unique checks stop re-testing every stored document (flushes, fixtures)."""
+
+    @staticmethod
+    def partial_filter_matches_for_one_insert() -> int:
+        from mongoeco.core.filtering import QueryEngine
+        from mongoeco.engines import MemoryEngine
+
+        mongoeco_compat.apply()
+
+        async def scenario() -> int:
+            async with AsyncMongoClient(MemoryEngine()) as client:
+                database = client.get_database("compat")
+                index = {"key": {"slug": 1, "kind": 1}, "name": "slug_kind", "unique": True,
+                         "partialFilterExpression": {"slug": {"$type": "string"}}}  # fmt: skip
+                await database.command({"createIndexes": "items", "indexes": [index]})
+                items = database.get_collection("items")
+                await items.insert_many([{"slug": f"item-{n}", "kind": n % 3} for n in range(300)])
+                await items.insert_one({"slug": "warm-up", "kind": 0})
+                with CallCounter(QueryEngine, "match_plan") as matches:
+                    await items.insert_one({"slug": "one-more", "kind": 1})
+                with pytest.raises(pymongo.errors.DuplicateKeyError):
+                    await items.insert_one({"slug": "item-4", "kind": 1})
+                return matches.calls
+
+        return asyncio.run(scenario())
+
+    def test_stored_documents_are_not_tested_again_with_the_fix(self) -> None:
+        assert self.partial_filter_matches_for_one_insert() < 20
+
+    def test_every_stored_document_is_tested_again_without_it(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.engines import memory
+
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, memory, "document_in_virtual_index")
+        unpatched(monkeypatch, memory.MemoryEngine, "_unique_index_keys")
+        assert self.partial_filter_matches_for_one_insert() >= 300
