@@ -10,6 +10,7 @@ without it; ``python -m devstack.mongo_server --without-fix NAME`` leaves one ou
 - writes.py: inserts skip a whole-collection ``_id`` scan; an insert command is one transaction; the
   memory engine remembers stored documents' unique-index answers;
 - startup.py: opening a file rewrites only the scalar index entries that are wrong;
+- scalar_index.py: one SQLite index serves every scalar index (mongoeco made an identical one each);
 - changes.py: cached per-collection facts follow each write instead of being dropped;
 - reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL, on its own connection;
 - counts.py: counting aggregations use the engine's count.
@@ -38,6 +39,7 @@ INSERT_WITHOUT_ID_SCAN = "insert_without_id_scan"
 BATCHED_INSERTS = "batched_inserts"
 MEMORY_UNIQUE_CHECKS = "memory_unique_checks"
 STARTUP_WRITES_DIFFERENCES = "startup_writes_differences"
+SHARED_SCALAR_INDEX = "shared_scalar_index"
 FEATURES_FOLLOW_WRITES = "features_follow_writes"
 SQL_READS = "sql_reads"
 SHARED_READS = "shared_reads"
@@ -51,6 +53,7 @@ FIXES = (
     BATCHED_INSERTS,
     MEMORY_UNIQUE_CHECKS,
     STARTUP_WRITES_DIFFERENCES,
+    SHARED_SCALAR_INDEX,
     FEATURES_FOLLOW_WRITES,
     SQL_READS,
     SHARED_READS,
@@ -99,7 +102,7 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
     new = wanted - _applied
     if not new:
         return
-    from devstack.mongoeco_compat import changes, commands, counts, reads, startup, writes
+    from devstack.mongoeco_compat import changes, commands, counts, reads, scalar_index, startup, writes
 
     if new & {BUILDINFO_ALIAS, FLAT_FIELD_SPECS, SELF_ASSIGNMENTS}:
         commands.install_rewrites(
@@ -117,6 +120,8 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         writes.install_memory_unique_checks()
     if STARTUP_WRITES_DIFFERENCES in new:
         startup.install()
+    if SHARED_SCALAR_INDEX in new:
+        scalar_index.install()
     if new & {FEATURES_FOLLOW_WRITES, SQL_READS} and not _applied & {FEATURES_FOLLOW_WRITES, SQL_READS}:
         changes.install(features=FEATURES_FOLLOW_WRITES in wanted)
     if SQL_READS in new:

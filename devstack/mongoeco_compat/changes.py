@@ -186,12 +186,10 @@ def _follow_instead_of_dropping(original: Callable[..., None]) -> Callable[..., 
     return invalidate
 
 
-def install(*, features: bool) -> None:
-    """Log row writes; keep mongoeco's flags current (``features``) or drop them as before."""
-    global _follow_features
+def after_connect(action: Callable[[Any], None]) -> None:
+    """Run ``action(engine)`` each time the SQLite engine has opened its file (under its lock)."""
     from mongoeco.engines.sqlite import SQLiteEngine
 
-    _follow_features = features
     connect = SQLiteEngine._connect_sync
 
     @functools.wraps(connect)
@@ -199,9 +197,18 @@ def install(*, features: bool) -> None:
         connect(self)
         with self._lock:
             if self._connection is not None:
-                install_change_log(self._connection)
+                action(self)
 
     SQLiteEngine._connect_sync = connect_sync
+
+
+def install(*, features: bool) -> None:
+    """Log row writes; keep mongoeco's flags current (``features``) or drop them as before."""
+    global _follow_features
+    from mongoeco.engines.sqlite import SQLiteEngine
+
+    _follow_features = features
+    after_connect(lambda engine: install_change_log(engine._connection))
     SQLiteEngine._invalidate_collection_features_cache = _follow_instead_of_dropping(
         SQLiteEngine._invalidate_collection_features_cache
     )

@@ -233,7 +233,6 @@ def install() -> None:
     from mongoeco.engines.sqlite import SQLiteEngine
 
     create_connection = SQLiteEngine._create_sqlite_connection
-    connect = SQLiteEngine._connect_sync
     create_index = SQLiteEngine._create_index_sync
     compile_plan = SQLiteEngine._compile_read_execution_plan
 
@@ -242,12 +241,6 @@ def install() -> None:
         connection = create_connection(self)
         connection.create_function(REGEX_FUNCTION, 3, regex_search, deterministic=True)
         return connection
-
-    @functools.wraps(connect)
-    def connect_sync(self: Any) -> None:
-        connect(self)
-        with self._lock:
-            reconcile_companions(self, drop_orphans=True)
 
     @functools.wraps(create_index)
     def create_index_sync(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -275,7 +268,7 @@ def install() -> None:
 
     SQLiteEngine._plan_find_semantics_sync = plan_find_semantics_sync
     SQLiteEngine._create_sqlite_connection = create_sqlite_connection
-    SQLiteEngine._connect_sync = connect_sync
+    changes.after_connect(lambda engine: reconcile_companions(engine, drop_orphans=True))
     SQLiteEngine._create_index_sync = create_index_sync
     SQLiteEngine._compile_read_execution_plan = compile_read_execution_plan
 

@@ -391,3 +391,57 @@ class TestMemoryUniqueChecks:
         unpatched(monkeypatch, memory, "document_in_virtual_index")
         unpatched(monkeypatch, memory.MemoryEngine, "_unique_index_keys")
         assert self.partial_filter_matches_for_one_insert() >= 300
+
+
+class TestSharedScalarIndex:
+    @staticmethod
+    def scalar_entry_indexes(path: Path) -> list[str]:
+        import sqlite3
+
+        with sqlite3.connect(path) as connection:
+            rows = connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scalar_index_entries'"
+            )
+            return sorted(name for (name,) in rows)
+
+    @staticmethod
+    def indexed_collection(client: pymongo.MongoClient) -> list[str]:
+        items = client.compat.items
+        for field in ("slug", "sku", "price", "name", "created_at"):
+            items.create_index(field, unique=field in ("slug", "sku"))
+        items.insert_many([{"slug": f"s{n}", "sku": f"k{n}", "price": n, "name": f"n{n}"} for n in range(50)])
+        outcomes = []
+        for document in ({"slug": "s3", "sku": "new"}, {"slug": "new", "sku": "k7"}, {"slug": "fresh", "sku": "x"}):
+            try:
+                items.insert_one(document)
+                outcomes.append("stored")
+            except pymongo.errors.DuplicateKeyError:
+                outcomes.append("duplicate")
+        items.drop_index("price_1")
+        outcomes.append(str(items.count_documents({"slug": "s9"})))
+        return outcomes
+
+    def test_one_index_serves_every_scalar_index(self, tmp_path) -> None:
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3") as client:
+            assert self.indexed_collection(client) == ["duplicate", "duplicate", "stored", "1"]
+        assert self.scalar_entry_indexes(tmp_path / "db.sqlite3") == [
+            "idx_scalar_index_entries_storage",
+            "scidx_shared",
+        ]
+
+    def test_without_it_each_index_has_its_own_copy(self, tmp_path) -> None:
+        without = (mongoeco_compat.SHARED_SCALAR_INDEX,)
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3", without=without) as client:
+            assert self.indexed_collection(client) == ["duplicate", "duplicate", "stored", "1"]
+        assert len(self.scalar_entry_indexes(tmp_path / "db.sqlite3")) == 5  # storage + 4 kept copies
+
+    def test_an_older_file_drops_its_copies_and_keeps_working(self, tmp_path) -> None:
+        path = tmp_path / "db.sqlite3"
+        with wire_server(sqlite_path=path, without=(mongoeco_compat.SHARED_SCALAR_INDEX,)) as client:
+            self.indexed_collection(client)
+        with wire_server(sqlite_path=path) as client:
+            items = client.compat.items
+            with pytest.raises(pymongo.errors.DuplicateKeyError):
+                items.insert_one({"slug": "s5", "sku": "other"})
+            assert items.count_documents({"sku": "k8"}) == 1
+        assert self.scalar_entry_indexes(path) == ["idx_scalar_index_entries_storage", "scidx_shared"]
