@@ -111,9 +111,8 @@ def choose_index(companions: list[tuple[str, tuple[tuple[str, int], ...]]], comp
 # --- the read planner ---------------------------------------------------------------------------
 
 
-def _has_undecided(engine: Any, db_name: str, coll_name: str, paths: set[str]) -> bool:
-    if not changes.catch_up(engine, db_name, coll_name):
-        return True
+def _learn_undecided(engine: Any, db_name: str, coll_name: str, paths: set[str]) -> dict[str, bool]:
+    """The collection's flags, with ``paths`` checked (one scan for all the unknown ones)."""
     known = state(engine).undecided.setdefault((db_name, coll_name), {})
     unknown = sorted(paths - set(known))
     if unknown:
@@ -123,7 +122,44 @@ def _has_undecided(engine: Any, db_name: str, coll_name: str, paths: set[str]) -
         ).fetchone()
         for path, value in zip(unknown, row, strict=True):
             known[path] = bool(value)
+    return known
+
+
+def _has_undecided(engine: Any, db_name: str, coll_name: str, paths: set[str]) -> bool:
+    if not changes.catch_up(engine, db_name, coll_name):
+        return True
+    known = _learn_undecided(engine, db_name, coll_name, paths)
     return any(known[path] for path in paths)
+
+
+def learn_likely_paths(engine: Any, *, sample: int = 50) -> None:
+    """Check, on opening the file, the paths queries are likely to name, so the first ones need not.
+
+    For each collection with declared indexes: their fields, and the top-level fields (and those of
+    plain embedded documents) of its first ``sample`` documents. One scan per collection (170 ms for
+    25 paths over 5,000 products), instead of one on the first query that names a new path.
+    """
+    from mongoeco.core.json_compat import json_loads
+
+    for (db_name, coll_name), companions in state(engine).companions.items():
+        paths = {name for _, keys in companions for name, _ in keys}
+        rows = engine._connection.execute(
+            f"SELECT document FROM documents WHERE {namespace_sql(db_name, coll_name)} ORDER BY rowid LIMIT ?",
+            (sample,),
+        )
+        for (payload,) in rows:
+            for name, value in json_loads(payload).items():
+                paths.add(name)
+                if isinstance(value, dict) and "$mongoeco" not in value:
+                    paths.update(f"{name}.{inner}" for inner in value)
+        valid = set()
+        for path in paths:
+            try:
+                FieldSQL(path)
+            except Unsupported:
+                continue
+            valid.add(path)
+        _learn_undecided(engine, db_name, coll_name, valid)
 
 
 def _is_the_plan(filter_spec: Any, semantics: Any) -> bool:
@@ -268,7 +304,12 @@ def install() -> None:
 
     SQLiteEngine._plan_find_semantics_sync = plan_find_semantics_sync
     SQLiteEngine._create_sqlite_connection = create_sqlite_connection
-    changes.after_connect(lambda engine: reconcile_companions(engine, drop_orphans=True))
+
+    def prepare(engine: Any) -> None:
+        reconcile_companions(engine, drop_orphans=True)
+        learn_likely_paths(engine)
+
+    changes.after_connect(prepare)
     SQLiteEngine._create_index_sync = create_index_sync
     SQLiteEngine._compile_read_execution_plan = compile_read_execution_plan
 

@@ -445,3 +445,18 @@ class TestSharedScalarIndex:
                 items.insert_one({"slug": "s5", "sku": "other"})
             assert items.count_documents({"sku": "k8"}) == 1
         assert self.scalar_entry_indexes(path) == ["idx_scalar_index_entries_storage", "scidx_shared"]
+
+
+def test_opening_a_file_learns_the_paths_queries_are_likely_to_name(tmp_path) -> None:
+    from devstack.mongoeco_compat.changes import state
+
+    path = tmp_path / "db.sqlite3"
+    in_process(path, lambda database, engine: fill(database, 30, attributes={"size": "M"}, tags=["a"]))
+
+    async def learned(database: Any, engine: SQLiteEngine) -> dict[str, bool]:
+        return dict(state(engine).undecided[("compat", "items")])
+
+    flags = in_process(path, learned)
+    assert flags["slug"] is False  # a declared index's field
+    assert flags["attributes.size"] is False  # a field of the first documents, one level down
+    assert flags["tags"] is True  # an array: queries naming it go to mongoeco
