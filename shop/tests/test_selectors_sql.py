@@ -32,7 +32,7 @@ SPEED_UPS = (
 
 
 def listing_queries() -> list[ProductQuery]:
-    """Each filter the pages and API offer, alone and combined, under every sort, on two pages."""
+    """Each filter the pages and API offer, alone and combined, under every sort; and a later page."""
     filters: list[dict[str, Any]] = [
         {},
         {"category": "clothing"},  # with its subcategories
@@ -52,8 +52,7 @@ def listing_queries() -> list[ProductQuery]:
     return [
         ProductQuery(**spec, sort=sort, page=page, page_size=page_size)
         for spec in filters
-        for sort in SORTS
-        for page, page_size in ((1, 24), (2, 5))
+        for sort, page, page_size in [*((sort, 1, 24) for sort in SORTS), ("price", 2, 5)]
     ]
 
 
