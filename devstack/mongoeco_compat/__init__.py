@@ -2,9 +2,10 @@
 
 Each fix is a mongoeco gap, not a Django or MongoDB behaviour: real MongoDB needs none of them.
 They reach into mongoeco's internals, so mongoeco is pinned exactly (requirements.txt) and
-``apply`` refuses to run against any other version. Each fix has a test in
-``devstack/tests/test_mongoeco_compat.py`` (``test_sql_reads.py`` for the SQL reads) that fails
-without it; ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
+``apply`` refuses to run against any other version. Each fix has a test that fails without it
+(``devstack/tests/test_mongoeco_compat.py`` for the gaps, ``test_mongoeco_speed.py`` and
+``test_mongoeco_writes.py`` for the speed-ups, ``test_sql_reads.py`` comparing the SQL reads'
+answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 
 - commands.py: the ``buildinfo`` alias, nested field specs, self-assigning ``$addFields``, ``$not``;
 - writes.py: inserts skip a whole-collection ``_id`` scan; an insert command is one transaction; the

@@ -1,6 +1,6 @@
-"""Each mongoeco speed-up is needed (mongoeco does the slow thing without it) and changes no answer.
-
-The answers of reads in SQL are compared query by query in test_sql_reads.py.
+"""Each mongoeco read speed-up (and the version guard) is needed: mongoeco does the slow thing
+without it, and it changes no answer. The answers of reads in SQL are compared query by query in
+test_sql_reads.py; the write and start-up speed-ups are in test_mongoeco_writes.py.
 """
 
 from __future__ import annotations
