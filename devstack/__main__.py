@@ -44,10 +44,11 @@ def _done(started: float) -> None:
     print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
 
 
-def _manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=False)  # noqa: S603
+def _prepare(env: dict[str, str]) -> None:
+    """Check the dependencies, migrate and seed (devstack/prepare.py prints each step)."""
+    result = subprocess.run([sys.executable, "-m", "devstack.prepare"], cwd=ROOT, env=env, check=False)
     if result.returncode != 0:
-        raise StartupError(f"`manage.py {' '.join(args)}` failed (exit {result.returncode}); see the output above.")
+        raise StartupError(f"start-up stopped (exit {result.returncode}); see the message above.")
 
 
 def start_dependencies(group: ProcessGroup, env: dict[str, str], *, var_dir: Path) -> None:
@@ -111,15 +112,7 @@ def run(args: argparse.Namespace) -> int:
         started = _step("Starting MongoDB and Redis")
         start_dependencies(group, env, var_dir=var_dir)
         _done(started)
-        started = _step("Checking that MongoDB and Redis answer")
-        _manage(env, "check_dependencies")
-        _done(started)
-        started = _step("Applying database migrations")
-        _manage(env, "migrate", "--noinput", "-v", "0")
-        _done(started)
-        started = _step("Loading demo data if the database is empty")
-        _manage(env, "seed_demo", "--if-empty")
-        _done(started)
+        _prepare(env)
         started = _step(f"Starting the ASGI server on 127.0.0.1:{port}")
         group.spawn("asgi-server", asgi_server_argv(port=port), env=env, cwd=ROOT)
         base_url = f"http://127.0.0.1:{port}"

@@ -268,7 +268,12 @@ def category_facets(slug: str) -> dict[str, list[str]]:
     def build() -> dict[str, list[str]]:
         category_ids = _category_and_descendant_ids(slug) or []
         values: dict[str, set[str]] = {}
-        rows = Product.objects.filter(is_active=True, category_id__in=category_ids).values_list("attributes", flat=True)
+        # No order: the values go into sets (and an order is a sort, over every product of the category).
+        rows = (
+            Product.objects.filter(is_active=True, category_id__in=category_ids)
+            .order_by()
+            .values_list("attributes", flat=True)
+        )
         for attributes in rows:
             for name, value in (attributes or {}).items():
                 if ATTRIBUTE_NAME.match(name) and isinstance(value, str | int | float):
