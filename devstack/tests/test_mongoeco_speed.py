@@ -5,70 +5,21 @@ test_sql_reads.py; the write and start-up speed-ups are in test_mongoeco_writes.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pymongo
 import pytest
-from bson import ObjectId
-from mongoeco.api import AsyncMongoClient
 from mongoeco.engines import SQLiteEngine
 
 from devstack import mongoeco_compat
 from devstack.mongoeco_compat import commands, counts, reads
 from devstack.testing import wire_server
-from devstack.tests.test_sql_reads import django_pipelines
+from devstack.tests.engine_helpers import CallCounter, django_pipelines, fill, in_process, unpatched
 
 ROOT = Path(__file__).resolve().parents[2]
 DJANGO_COUNT = django_pipelines({"n": {"$gte": 0}}, [("n", 1)])[0]
-
-
-def unpatched(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
-    """Put back mongoeco's own method for the rest of the test."""
-    monkeypatch.setattr(owner, name, getattr(owner, name).__wrapped__)
-
-
-class CallCounter:
-    """Counts calls of ``owner.name`` while in use (``with CallCounter(Engine, "_method") as calls``)."""
-
-    def __init__(self, owner: Any, name: str) -> None:
-        self.owner, self.name, self.calls = owner, name, 0
-        self.original = getattr(owner, name)
-
-    def __enter__(self) -> CallCounter:
-        def counting(*args: Any, **kwargs: Any) -> Any:
-            self.calls += 1
-            return self.original(*args, **kwargs)
-
-        setattr(self.owner, self.name, counting)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        setattr(self.owner, self.name, self.original)
-
-
-def in_process(path: Path, scenario: Callable[[Any, SQLiteEngine], Any]) -> Any:
-    """Run ``scenario(database, engine)`` against a SQLite engine in this process, with every fix."""
-    mongoeco_compat.apply()
-
-    async def run() -> Any:
-        engine = SQLiteEngine(str(path), executor_workers=1)
-        async with AsyncMongoClient(engine) as client:
-            return await scenario(client.get_database("compat"), engine)
-
-    return asyncio.run(run())
-
-
-async def fill(database: Any, count: int, **extra: Any) -> None:
-    await database.command(
-        {"createIndexes": "items", "indexes": [{"key": {"slug": 1}, "name": "slug", "unique": True}]}
-    )
-    await database.get_collection("items").insert_many(
-        [{"_id": ObjectId(), "slug": f"item-{n}", "n": n, **extra} for n in range(count)]
-    )
 
 
 class TestVersionGuard:

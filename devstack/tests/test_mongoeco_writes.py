@@ -15,7 +15,7 @@ from mongoeco.engines import SQLiteEngine
 
 from devstack import mongoeco_compat
 from devstack.testing import wire_server
-from devstack.tests.test_mongoeco_speed import CallCounter, fill, in_process, unpatched
+from devstack.tests.engine_helpers import CallCounter, fill, in_process, unpatched
 
 
 class TestBatchedInserts:

@@ -25,6 +25,7 @@ from devstack import mongoeco_compat
 from devstack.mongoeco_compat.reads import SQL_MARKER
 from devstack.mongoeco_compat.sql import compile_query
 from devstack.testing import wire_server
+from devstack.tests.engine_helpers import django_pipelines
 
 SPEED_UPS = (
     mongoeco_compat.SQL_READS,
@@ -159,27 +160,6 @@ def test_sql_answers_as_mongoeco_does(servers, filter_spec: dict[str, Any], sort
     assert compile_query(filter_spec, sort) is not None, "expected inside the SQL subset"
     assert answers(fast, "products", filter_spec, sort) == answers(plain, "products", filter_spec, sort)
     assert SQL_MARKER in explained(fast, "products", filter_spec, sort)
-
-
-def django_pipelines(filter_spec: dict[str, Any], sort: list[tuple[str, int]]) -> list[list[dict[str, Any]]]:
-    """The count and page pipelines django-mongodb-backend sends for a filtered, sorted queryset page."""
-    count = [
-        {"$match": filter_spec},
-        {"$facet": {"group": [{"$group": {"__count": {"$sum": {"$cond": {
-            "if": {"$in": [{"$type": {"$literal": True}}, ["missing", "null"]]}, "then": None, "else": 1}}},
-            "_id": None}}]}},
-        {"$addFields": {"__count": {"$getField": {"input": {"$arrayElemAt": ["$group", 0]}, "field": "__count"}},
-                        "_id": {"$getField": {"input": {"$arrayElemAt": ["$group", 0]}, "field": "_id"}}}},
-        {"$project": {"__count": {"$ifNull": ["$__count", {"$literal": 0}]}}},
-    ]  # fmt: skip
-    page = [
-        {"$match": filter_spec},
-        {"$addFields": {name: f"${name}" for name, _ in sort}},
-        {"$sort": dict(sort)},
-        {"$skip": 24},
-        {"$limit": 24},
-    ]
-    return [count, page]
 
 
 PROJECTIONS = [
