@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 from django.test import Client, override_settings
 
-from devstack.processes import free_port
+from common.tests.helpers import redis_down_caches
 from shop import cache, services
 from shop.selectors import PAGES, PRODUCTS, ProductQuery, product_list
 from shop.tests.helpers import admin_inline_edit
@@ -63,7 +63,7 @@ def test_bulk_update_is_on_the_next_page_and_api_answer(client: Client, catalog:
 
 
 def test_redis_down_still_serves_pages_and_api(client: Client, catalog: SimpleNamespace, settings) -> None:
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    dead = redis_down_caches(settings.CACHES)
     with override_settings(CACHES=dead):
         for url in ("/", "/c/t-shirts/", "/p/linen-tee/", "/search/?q=linen", "/api/products/", "/api/categories/"):
             response = client.get(url)
