@@ -96,8 +96,27 @@ CACHES = {
             "IGNORE_EXCEPTIONS": True,
         },
     },
+    # Site sessions' copies (accounts/session_store.py): errors reach the store, which falls
+    # back to MongoDB, where every session is stored (docs/decisions/0008-site-sessions-in-redis.md).
+    "sessions": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "sess",
+        "KEY_FUNCTION": "accounts.session_store.session_cache_key",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+        },
+    },
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+# --- Site sessions: stored in MongoDB, read from Redis -------------------------------
+# https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
+SESSION_ENGINE = "accounts.session_store"
+SESSION_CACHE_ALIAS = "sessions"
 
 CHANNEL_LAYERS = {
     "default": {
