@@ -69,9 +69,7 @@ def test_warm_signed_in_catalog_pages_make_no_mongodb_round_trip(catalog: Simple
         assert "Cart (2)" in page
 
 
-def test_the_product_list_api_with_a_token_makes_no_mongodb_round_trip(
-    catalog: SimpleNamespace, shopper: User
-) -> None:
+def test_the_product_list_api_with_a_token_makes_no_mongodb_round_trip(catalog: SimpleNamespace, shopper: User) -> None:
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {account_services.token_pair_issue(user=shopper)['access']}")
     for path in ("/api/products/", f"/api/products/?category={catalog.clothing.slug}", "/api/auth/sessions/"):
