@@ -339,10 +339,14 @@ DEMO_DATA_ALLOWED = True  # production.py turns it off: demo accounts never exis
 
 # --- Logging ----------------------------------------------------------------------
 
+# Every record goes to the root's one handler, once. Django's own "django" logger has a console
+# handler of its own in debug (django.utils.log.DEFAULT_LOGGING), which printed every warning of
+# django.* twice with DJANGO_DEBUG=1; here it has none and passes its records up to the root.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
