@@ -331,6 +331,11 @@ ORDER_EXPIRY_INTERVAL_SECONDS = env_int("ORDER_EXPIRY_INTERVAL_SECONDS", default
 # A checkout is refused (409 too_many_pending_orders) while the user has this many unpaid orders.
 MAX_PENDING_ORDERS_PER_USER = env_int("MAX_PENDING_ORDERS_PER_USER", default=5, minimum=1)
 
+# --- Start-up ---------------------------------------------------------------------
+# Each app process loads the first pages' data, templates and messages before it serves
+# (shop/warmup.py, config/lifespan.py), so the first visitor does not pay for them.
+WARM_UP_AT_START = env_bool("WARM_UP_AT_START", default=True)
+
 # --- Demo data ----------------------------------------------------------------------
 
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "tienda-demo")

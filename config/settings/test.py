@@ -34,6 +34,8 @@ WHITENOISE_AUTOREFRESH = True
 DEMO_CATALOG_SIZE = 40
 # Tests of stock and expiry place many orders for one shopper; the cap's own tests set it low.
 MAX_PENDING_ORDERS_PER_USER = 1000
+# The lifespan's tests start and stop it without a database; config/tests/test_lifespan.py turns it on.
+WARM_UP_AT_START = False
 # Tests count MongoDB round trips (common/mongo_commands.py): a signed-in catalog page makes none.
 DATABASES["default"]["OPTIONS"]["event_listeners"] = [RECORDER]
 

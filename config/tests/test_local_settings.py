@@ -22,10 +22,8 @@ PROBE = (
 def local_shell(**env_changes: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_DEBUG"}
     env.update(DJANGO_SETTINGS_MODULE="config.settings.local", **env_changes)
-    return subprocess.run(
-        [sys.executable, "manage.py", "shell", "-v", "0", "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=60, check=True,
-    )  # fmt: skip
+    command = [sys.executable, "manage.py", "shell", "-v", "0", "-c", PROBE]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True)
 
 
 def test_make_run_serves_without_debug_and_enforces_the_content_security_policy() -> None:
