@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 from types import SimpleNamespace
 
+from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
 from common.tests.helpers import redis_down_caches
@@ -27,8 +28,12 @@ def shows(client: Client, text: str) -> tuple[bool, bool, bool]:
 
 def test_second_request_is_a_cache_hit(client: Client, admin_client: Client, catalog: SimpleNamespace) -> None:
     # Anonymous visitors get the whole page from the cache; a visitor with a session (here an admin)
-    # gets the page rendered around the cached listing body.
-    for visitor, namespace in ((client, PAGES), (admin_client, PRODUCTS)):
+    # gets the same page with their own navigation; with a message waiting, the page rendered around
+    # the cached listing body.
+    with_a_message = Client()
+    with_a_message.force_login(get_user_model().objects.create_user("ana@example.com", "x"))
+    with_a_message.cookies["messages"] = "a message cookie makes the page personal"
+    for visitor, namespace in ((client, PAGES), (admin_client, PAGES), (with_a_message, PRODUCTS)):
         visitor.get("/c/t-shirts/")
         before = cache.stats([namespace])[namespace]
         visitor.get("/c/t-shirts/")
