@@ -33,7 +33,7 @@ def session_user(request: HttpRequest) -> Any:
         return AnonymousUser()
     if session.get(auth.BACKEND_SESSION_KEY) != MODEL_BACKEND:
         return auth.get_user(request)
-    card = user_card(user_id=user_id)
+    card = user_card(user_id=user_id, prefetched=getattr(session, "per_user_values", None))
     if card is None or not card.is_active:
         return AnonymousUser()  # as ModelBackend.get_user answers for a missing or inactive user
     if not constant_time_compare(session.get(auth.HASH_SESSION_KEY, ""), card.auth_hash):

@@ -29,19 +29,39 @@ from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.utils import timezone
+from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from accounts.site_sessions import site_session_index_add, site_session_index_missed
+from common.per_user_keys import USER, per_user_key_templates
 
 logger = logging.getLogger(__name__)
 
 CACHE_KEY_PREFIX = "data:"
 SUPERSEDED_GRACE_SECONDS = 60
+
+# The session's copy and, when it is signed in, the keys registered in common/per_user_keys.py for its
+# user (computed here from the user id inside the copy: single Redis node only, as shop/cache.py).
+_READ_SCRIPT = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {} end
+local ok, data = pcall(cjson.decode, raw)
+if not ok or type(data) ~= 'table' then return {raw} end
+local user = data['_auth_user_id']
+if type(user) ~= 'string' or #ARGV == 0 then return {raw} end
+local keys = {}
+for i = 1, #ARGV do keys[i] = (string.gsub(ARGV[i], '{user}', function() return user end)) end
+local answer = {raw}
+for i, value in ipairs(redis.call('MGET', unpack(keys))) do answer[i + 1] = value end
+return answer
+"""
+_read_script: Any = None
 
 # Session keys whose copy could not be deleted from Redis (a logout during an outage).
 _undeleted: set[str] = set()
@@ -58,6 +78,11 @@ class SessionStore(CachedDBStore):
 
     cache_key_prefix = CACHE_KEY_PREFIX
 
+    def __init__(self, session_key: str | None = None) -> None:
+        super().__init__(session_key)
+        # Values of common/per_user_keys.py's keys for this session's user, read with the session.
+        self.per_user_values: dict[str, Any] = {}
+
     def _delete_missed(self) -> None:
         with _undeleted_lock:
             keys = list(_undeleted)
@@ -66,12 +91,29 @@ class SessionStore(CachedDBStore):
             with _undeleted_lock:
                 _undeleted.difference_update(keys)
 
+    def _read_with_user_keys(self, cache_key: str) -> dict[str, Any] | None:
+        """The session's copy, and the keys other modules keep for its user (``per_user_values``), in one round trip."""
+        global _read_script
+        connection = get_redis_connection(settings.SESSION_CACHE_ALIAS)
+        if _read_script is None:
+            _read_script = connection.register_script(_READ_SCRIPT)
+        templates = per_user_key_templates()
+        found = _read_script(keys=[self._cache.make_key(cache_key)], args=templates, client=connection)
+        if not found:
+            return None
+        data = self._cache.client.decode(found[0])
+        user_id = data.get(SESSION_KEY) if isinstance(data, dict) else None
+        if user_id and len(found) == len(templates) + 1:
+            keys = [template.replace(USER, str(user_id)) for template in templates]
+            self.per_user_values = dict(zip(keys, found[1:], strict=True))
+        return data
+
     def load(self) -> dict[str, Any]:
         cache_key = self.cache_key
         try:
             self._delete_missed()
             site_session_index_missed()
-            data = self._cache.get(cache_key)
+            data = self._read_with_user_keys(cache_key)
             reachable = True
         except RedisError as error:
             logger.warning("Redis unavailable, reading the session from MongoDB: %s", error)

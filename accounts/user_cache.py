@@ -17,6 +17,7 @@ fields the card holds, so a save cannot overwrite what the card left out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from django.db.models import DateTimeField
 
 from accounts.models import User
 from common.guarded_cache import guarded_forget, guarded_read
+from common.per_user_keys import USER, per_user_keys_register
 
 PREFIX = "acct:user"
 USER_CARD_TTL_SECONDS = 3600
@@ -42,6 +44,11 @@ def user_card_key(user_id: object) -> str:
 def user_card_guard_key(user_id: object) -> str:
     """The guard of one user's card."""
     return f"{PREFIX}-guard:{user_id}"
+
+
+def user_card_keys_register() -> None:
+    """Have the card read with every signed-in session (common/per_user_keys.py; AccountsConfig.ready)."""
+    per_user_keys_register(user_card_key(USER), user_card_guard_key(USER))
 
 
 @dataclass(frozen=True)
@@ -77,8 +84,9 @@ def _card_of(user: User) -> dict[str, Any]:
     return {"fields": fields, "auth_hash": user.get_session_auth_hash()}
 
 
-def user_card(*, user_id: object) -> UserCard | None:
-    """The user's card, from Redis, or built from MongoDB on a miss; None when there is no such user."""
+def user_card(*, user_id: object, prefetched: Mapping[str, Any] | None = None) -> UserCard | None:
+    """The user's card, from Redis (or ``prefetched`` with the session), or built from MongoDB on a miss;
+    None when there is no such user."""
 
     def build() -> dict[str, Any] | None:
         try:
@@ -88,7 +96,7 @@ def user_card(*, user_id: object) -> UserCard | None:
 
     card = guarded_read(
         key=user_card_key(user_id), guard_key=user_card_guard_key(user_id), ttl_seconds=USER_CARD_TTL_SECONDS,
-        build=build,
+        build=build, prefetched=prefetched,
     )  # fmt: skip
     return None if card is None else UserCard(str(user_id), card["fields"], card["auth_hash"])
 

@@ -23,7 +23,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django_redis import get_redis_connection
@@ -78,17 +78,25 @@ def _forget_missed(connection: Any) -> None:
     logger.info("Redis is back: forgot %d cached values changed while it was unreachable", len(pending))
 
 
-def guarded_read(*, key: str, guard_key: str, ttl_seconds: int, build: Callable[[], Any]) -> Any:
+def guarded_read(
+    *, key: str, guard_key: str, ttl_seconds: int, build: Callable[[], Any], prefetched: Mapping[str, Any] | None = None
+) -> Any:
     """The JSON value cached at ``key``, or ``build()`` stored there unless a writer raced it.
 
     ``build`` answers a JSON-serialisable value, or None for "nothing to cache" (returned as is).
+    ``prefetched`` holds the key's and the guard's values when they were read already in this
+    request (common/per_user_keys.py); they are not used while this process owes Redis a forget.
     """
     global _fill_script
     try:
         connection = _redis()
         if _unforgotten:
             _forget_missed(connection)
-        raw, guard = connection.mget([key, guard_key])
+            prefetched = None  # read before the forgets were done
+        if prefetched is not None and key in prefetched and guard_key in prefetched:
+            raw, guard = prefetched[key], prefetched[guard_key]
+        else:
+            raw, guard = connection.mget([key, guard_key])
     except RedisError as error:
         logger.warning("Redis unavailable, reading %s from the database: %s", key, error)
         return build()

@@ -15,4 +15,5 @@ def pending_orders(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"pending_orders_count": cache(lambda: pending_orders_badge(user=user))}
+    prefetched = getattr(getattr(request, "session", None), "per_user_values", None)
+    return {"pending_orders_count": cache(lambda: pending_orders_badge(user=user, prefetched=prefetched))}

@@ -15,8 +15,12 @@ with Redis; another process can show the old count until then, at most ``BADGE_T
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from accounts.models import User
 from common.guarded_cache import guarded_forget, guarded_read
+from common.per_user_keys import USER, per_user_keys_register
 from orders.selectors import orders_pending_count
 
 PREFIX = "orders:pending"
@@ -33,11 +37,17 @@ def pending_badge_guard_key(user_id: object) -> str:
     return f"{PREFIX}-guard:{user_id}"
 
 
-def pending_orders_badge(*, user: User) -> int:
-    """How many of the user's orders wait for payment, from Redis (MongoDB on a miss)."""
+def pending_badge_keys_register() -> None:
+    """Have the count read with every signed-in session (common/per_user_keys.py; OrdersConfig.ready)."""
+    per_user_keys_register(pending_badge_key(USER), pending_badge_guard_key(USER))
+
+
+def pending_orders_badge(*, user: User, prefetched: Mapping[str, Any] | None = None) -> int:
+    """How many of the user's orders wait for payment, from Redis (or ``prefetched`` with the session;
+    MongoDB on a miss)."""
     return guarded_read(
         key=pending_badge_key(user.pk), guard_key=pending_badge_guard_key(user.pk), ttl_seconds=BADGE_TTL_SECONDS,
-        build=lambda: orders_pending_count(user=user),
+        build=lambda: orders_pending_count(user=user), prefetched=prefetched,
     )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from accounts import services as account_services
 from accounts.models import User
 from common.mongo_commands import mongo_commands
+from common.tests.helpers import redis_round_trips
 from orders import services as order_services
 from orders.models import Order
 from orders.tests.factories import place
@@ -67,6 +68,16 @@ def test_warm_signed_in_catalog_pages_make_no_mongodb_round_trip(catalog: Simple
         assert sent == [], f"{path} read MongoDB: {sent}"
         assert "Account (Ana)" in page
         assert "Cart (2)" in page
+
+
+def test_a_warm_signed_in_catalog_page_is_two_redis_round_trips(catalog: SimpleNamespace, site: Client) -> None:
+    # The shared page, then the session's copy with the user's card and pending-orders badge (one script).
+    for path in ("/", f"/c/{catalog.clothing.slug}/", "/search/?q=tee"):
+        Client().get(path)  # an anonymous visitor stores the shared page
+        warm(site, path)
+        with redis_round_trips() as sent:
+            assert "Account (Ana)" in site.get(path).text
+        assert len(sent) == 2, path
 
 
 def test_the_product_list_api_with_a_token_makes_no_mongodb_round_trip(catalog: SimpleNamespace, shopper: User) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from devstack.processes import free_port
@@ -20,3 +22,26 @@ def caches_at(url: str, caches: dict[str, Any]) -> dict[str, Any]:
 def redis_down_caches(caches: dict[str, Any]) -> dict[str, Any]:
     """``CACHES`` as the app sees them while Redis is down: ``override_settings(CACHES=...)``."""
     return caches_at(unreachable_redis_url(), caches)
+
+
+@contextmanager
+def redis_round_trips() -> Iterator[list[int]]:
+    """Count what this process sends Redis inside the block: one per command, pipeline or script call.
+
+    ``len()`` of the yielded list is the count so far (redis-py sends each round trip's commands with
+    one ``send_packed_command``).
+    """
+    from redis.connection import AbstractConnection
+
+    sent: list[int] = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        sent.append(1)
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
+    try:
+        yield sent
+    finally:
+        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]

@@ -9,7 +9,7 @@ from django_redis import get_redis_connection
 
 from common import guarded_cache
 from common.guarded_cache import GuardedCacheUnavailable, guarded_forget, guarded_forget_missed, guarded_read
-from common.tests.helpers import redis_down_caches
+from common.tests.helpers import redis_down_caches, redis_round_trips
 
 KEY, GUARD = "test:value", "test:value-guard"
 
@@ -84,3 +84,28 @@ def test_missed_forgets_can_be_retried_on_their_own(settings) -> None:
 
     assert guarded_forget_missed() is True
     assert not get_redis_connection("default").exists(KEY)
+
+
+def test_prefetched_values_spare_the_read_and_their_guard_still_refuses_a_raced_fill() -> None:
+    redis = get_redis_connection("default")
+    redis.set(KEY, '{"name": "cached"}')
+    with redis_round_trips() as sent:
+        value = guarded_read(key=KEY, guard_key=GUARD, ttl_seconds=60, build=dict,
+                             prefetched={KEY: b'{"name": "cached"}', GUARD: None})  # fmt: skip
+    assert (value, len(sent)) == ({"name": "cached"}, 0)
+
+    redis.delete(KEY)
+    prefetched = {KEY: None, GUARD: None}  # read with the session, before a writer forgot the value
+    guarded_forget(key=KEY, guard_key=GUARD)
+    assert guarded_read(key=KEY, guard_key=GUARD, ttl_seconds=60, build=lambda: {"name": "old"},
+                        prefetched=prefetched) == {"name": "old"}  # fmt: skip
+    assert not redis.exists(KEY)
+
+
+def test_prefetched_values_are_not_trusted_while_a_forget_is_owed(settings) -> None:
+    read(lambda: {"name": "old"})
+    prefetched = {KEY: b'{"name": "old"}', GUARD: None}  # read just as Redis came back
+    with override_settings(CACHES=redis_down_caches(settings.CACHES)):
+        guarded_forget(key=KEY, guard_key=GUARD)
+    assert guarded_read(key=KEY, guard_key=GUARD, ttl_seconds=60, build=lambda: {"name": "new"},
+                        prefetched=prefetched) == {"name": "new"}  # fmt: skip
