@@ -1,8 +1,8 @@
-"""`make bench`: the catalog, auth and push benchmarks against a fresh `make run` server, in one report.
+"""`make bench`: the catalog, auth, push and signed-in benchmarks against a fresh `make run` server, in one report.
 
 Starts `python -m devstack run` (what `make run` runs) with DEBUG off, its own var directory and free
 ports, and the full demo catalog (5,000 products: seeding takes about 100 s on mongoeco's SQLite
-engine); runs benchmarks/catalog.py, auth.py and push.py against it, each with `--json`; stops it;
+engine); runs benchmarks/catalog.py, auth.py, push.py and signed_in.py against it, each with `--json`; stops it;
 then writes docs/benchmarks.md (machine, date, each figure against its target, the commands),
 docs/benchmarks/push-latency.png (push latency p50/p99 against the number of clients) and the same
 table into the README, between its `make bench` markers. Takes about ten minutes.
@@ -173,6 +173,8 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Run], di
             "push", ["--url", base, "--redis-url", redis_url, "--clients", args.push_clients], env=script_env,
             workdir=workdir,
         )  # fmt: skip
+        runs["signed_in"] = run_script("signed_in", ["--url", base, "--mongodb-uri", mongodb_uri], env=script_env,
+                                       workdir=workdir)  # fmt: skip
     context["load_after"] = load_average()
     return runs, context
 
@@ -276,6 +278,27 @@ def push_rows(run: Run) -> list[Row]:
         "order push, status change → receipt on N staff sockets: p50 / p99 from the stored change",
         "; ".join(parts), "p99 < 100 ms at N=1,000, none lost", met if judged else None, source,
     )]  # fmt: skip
+
+
+def signed_in_rows(run: Run) -> list[Row]:
+    source = "`benchmarks/signed_in.py`"
+    if run.figures is None:
+        return [Row("signed-in vs anonymous catalog pages", _failed(run), "≥ 0.6, 0 MongoDB", False, source)]
+    rows = []
+    for name, page in run.figures["pages"].items():
+        signed, anonymous, mongodb = page["signed_in"], page["anonymous"], page["mongodb_per_signed_in_view"]
+        beside = run.figures["beside_uncached"].get(name, {}).get("signed_in")
+        latency = f"; beside uncached browsing p50 {beside['p50_ms']:.0f} ms" if beside else ""
+        rows.append(Row(
+            f"{name}, signed in vs anonymous",
+            f"{_rps(signed['rps'])} vs {_rps(anonymous['rps'])} req/s: **{page['ratio']:.2f}** (p50 "
+            f"{_ms(signed['p50_ms'])} vs {_ms(anonymous['p50_ms'])}, p99 {_ms(signed['p99_ms'])} vs "
+            f"{_ms(anonymous['p99_ms'])}); **{mongodb['operations']:.2f} MongoDB operations** per signed-in view"
+            f"{latency}",
+            "≥ 0.6, 0 MongoDB" + (", p50 < 50 ms" if beside else ""),
+            page["ratio"] >= 0.6 and mongodb["operations"] == 0 and (not beside or beside["p50_ms"] < 50), source,
+        ))  # fmt: skip
+    return rows
 
 
 def verdict(met: bool | None) -> str:
@@ -453,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir / "var", ignore_errors=True)
     rows = catalog_rows(runs["catalog"]) + auth_rows(runs["auth"]) + push_rows(runs["push"])
+    rows += signed_in_rows(runs["signed_in"])
     print(f"\n{table(rows)}\n", flush=True)
     if not args.no_write:
         subtitle = f"{host['cpu']}, {host['nproc']} CPUs, {started:%Y-%m-%d}"

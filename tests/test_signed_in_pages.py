@@ -180,3 +180,18 @@ def test_a_password_changed_elsewhere_ends_this_session(catalog: SimpleNamespace
     page = site.get(path).text
     assert "Account (Ana)" not in page
     assert site.get("/account/").status_code == 302  # signed out for good: the session was ended
+
+
+def test_every_key_a_signed_in_journey_writes_has_a_ttl(catalog: SimpleNamespace, shopper: User, site: Client) -> None:
+    from django_redis import get_redis_connection
+
+    site.post("/orders/cart/add/", {"product_id": str(catalog.novel.pk), "quantity": "1"})
+    order_services.order_pay(order=place(shopper, (catalog.novel.pk, 1)), actor=shopper)
+    warm(site, f"/c/{catalog.books.slug}/")
+    shopper.full_name = "Ana B."
+    shopper.save()
+    warm(site, f"/p/{catalog.novel.slug}/")
+    redis = get_redis_connection("default")
+    ttls = {key.decode(): redis.ttl(key) for key in redis.keys("*")}
+    assert {key.split(":")[0] for key in ttls} >= {"sess", "acct", "orders"}
+    assert all(ttl > 0 for ttl in ttls.values()), {key: ttl for key, ttl in ttls.items() if ttl <= 0}
