@@ -1,6 +1,6 @@
 """Site sessions: every session stored in MongoDB, read from its copy in Redis (``SESSION_ENGINE``).
 
-Django's ``cached_db`` backend with three changes (docs/decisions/0008-site-sessions-in-redis.md):
+Django's ``cached_db`` backend with these changes (docs/decisions/0008-site-sessions-in-redis.md):
 
 - **A write Redis did not take moves the session to a new key.** A save always reaches MongoDB
   first (or fails the request). When the copy in Redis cannot be updated (Redis down, full, or
@@ -12,6 +12,10 @@ Django's ``cached_db`` backend with three changes (docs/decisions/0008-site-sess
   already on their way with the old cookie.
 - **A copy is filled only where none is**: a read that missed fills Redis with ``add`` (SET NX),
   so it cannot overwrite the newer copy that a concurrent save has just stored.
+- **One round trip brings what the page needs of the user**: the copy is read by a Lua script that
+  also reads, for a signed-in session, the keys other modules registered for its user
+  (common/per_user_keys.py: the user's card, the pending-orders count); they are left in
+  ``per_user_values`` for their owners.
 - **Redis errors never fail a request**: a read falls back to MongoDB; a delete that fails is
   retried at the process's next contact with Redis; a session read from MongoDB while Redis
   answers is added back to the user's session index (accounts/site_sessions.py), which repairs
@@ -84,6 +88,8 @@ class SessionStore(CachedDBStore):
         self.per_user_values: dict[str, Any] = {}
 
     def _delete_missed(self) -> None:
+        if not _undeleted:
+            return
         with _undeleted_lock:
             keys = list(_undeleted)
         if keys:
