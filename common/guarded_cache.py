@@ -133,12 +133,3 @@ def guarded_forget(*, key: str, guard_key: str, strict: bool = False) -> None:
         with _unforgotten_lock:
             _unforgotten[key] = guard_key
         logger.warning("could not forget cached %s (retried at the next contact with Redis): %s", key, error)
-
-
-def guarded_forget_missed() -> bool:
-    """Retry the forgets that failed while Redis was unreachable; True when none is left."""
-    try:
-        _forget_missed(_redis())
-    except RedisError:
-        return False
-    return True

@@ -8,7 +8,7 @@ from django.test import override_settings
 from django_redis import get_redis_connection
 
 from common import guarded_cache
-from common.guarded_cache import GuardedCacheUnavailable, guarded_forget, guarded_forget_missed, guarded_read
+from common.guarded_cache import GuardedCacheUnavailable, guarded_forget, guarded_read
 from common.tests.helpers import redis_down_caches, redis_round_trips
 
 KEY, GUARD = "test:value", "test:value-guard"
@@ -71,19 +71,10 @@ def test_a_forget_missed_while_redis_was_down_is_done_before_the_next_read(setti
     read(lambda: {"name": "old"})  # what an append-only Redis will come back holding
     with override_settings(CACHES=redis_down_caches(settings.CACHES)):
         guarded_forget(key=KEY, guard_key=GUARD)  # the database changed meanwhile
-        assert guarded_forget_missed() is False
+    assert guarded_cache._unforgotten == {KEY: GUARD}
 
     assert read(lambda: {"name": "new"}) == {"name": "new"}
     assert guarded_cache._unforgotten == {}
-
-
-def test_missed_forgets_can_be_retried_on_their_own(settings) -> None:
-    read(lambda: {"name": "old"})
-    with override_settings(CACHES=redis_down_caches(settings.CACHES)):
-        guarded_forget(key=KEY, guard_key=GUARD)
-
-    assert guarded_forget_missed() is True
-    assert not get_redis_connection("default").exists(KEY)
 
 
 def test_prefetched_values_spare_the_read_and_their_guard_still_refuses_a_raced_fill() -> None:
