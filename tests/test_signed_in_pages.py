@@ -170,6 +170,16 @@ def test_a_ban_that_skipped_the_signals_still_signs_the_shopper_out(catalog: Sim
     assert "Account (Ana)" not in site.get(path).text
 
 
+def test_a_deleted_user_is_signed_out_next_request(catalog: SimpleNamespace, shopper: User, site: Client) -> None:
+    path = f"/c/{catalog.clothing.slug}/"
+    assert "Account (Ana)" in warm(site, path)
+
+    shopper.delete()
+
+    assert "Account (Ana)" not in site.get(path).text
+    assert site.get("/account/").status_code == 302
+
+
 def test_a_password_changed_elsewhere_ends_this_session(catalog: SimpleNamespace, shopper: User, site: Client) -> None:
     path = f"/c/{catalog.clothing.slug}/"
     assert "Account (Ana)" in warm(site, path)
