@@ -27,7 +27,8 @@ class TiendaJWTAuthentication(JWTAuthentication):
             raise invalid_token(error) from error
 
     def get_user(self, validated_token: Any) -> Any:
-        card = user_card(user_id=validated_token.get(api_settings.USER_ID_CLAIM))
+        prefetched = getattr(validated_token, "prefetched", None)  # read with the blocklist (accounts/tokens.py)
+        card = user_card(user_id=validated_token.get(api_settings.USER_ID_CLAIM), prefetched=prefetched)
         if card is None:
             raise AuthenticationFailed(ERROR_USER_GONE, code="user_not_found")
         if not card.is_active:

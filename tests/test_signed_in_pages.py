@@ -85,10 +85,12 @@ def test_the_product_list_api_with_a_token_makes_no_mongodb_round_trip(catalog: 
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {account_services.token_pair_issue(user=shopper)['access']}")
     for path in ("/api/products/", f"/api/products/?category={catalog.clothing.slug}", "/api/auth/sessions/"):
         assert api.get(path).status_code == 200
-        with mongo_commands() as sent:
+        with mongo_commands() as sent, redis_round_trips() as round_trips:
             response = api.get(path)
         assert response.status_code == 200
         assert sent == [], f"{path} read MongoDB: {sent}"
+        if path.startswith("/api/products/"):  # the token's blocklist entries with the user's card, then the list
+            assert len(round_trips) == 2, path
 
 
 def test_before_warming_the_page_reads_the_session_and_user_once(catalog: SimpleNamespace, site: Client) -> None:
