@@ -287,17 +287,20 @@ def signed_in_rows(run: Run) -> list[Row]:
     rows = []
     for name, page in run.figures["pages"].items():
         signed, anonymous, mongodb = page["signed_in"], page["anonymous"], page["mongodb_per_signed_in_view"]
-        beside = run.figures["beside_uncached"].get(name, {}).get("signed_in")
-        latency = f"; beside uncached browsing p50 {beside['p50_ms']:.0f} ms" if beside else ""
         rows.append(Row(
             f"{name}, signed in vs anonymous",
             f"{_rps(signed['rps'])} vs {_rps(anonymous['rps'])} req/s: **{page['ratio']:.2f}** (p50 "
             f"{_ms(signed['p50_ms'])} vs {_ms(anonymous['p50_ms'])}, p99 {_ms(signed['p99_ms'])} vs "
-            f"{_ms(anonymous['p99_ms'])}); **{mongodb['operations']:.2f} MongoDB operations** per signed-in view"
-            f"{latency}",
-            "≥ 0.6, 0 MongoDB" + (", p50 < 50 ms" if beside else ""),
-            page["ratio"] >= 0.6 and mongodb["operations"] == 0 and (not beside or beside["p50_ms"] < 50), source,
+            f"{_ms(anonymous['p99_ms'])}); **{mongodb['operations']:.2f} MongoDB operations** per signed-in view",
+            "≥ 0.6, 0 MongoDB", page["ratio"] >= 0.6 and mongodb["operations"] == 0, source,
         ))  # fmt: skip
+    beside = run.figures["beside_uncached"]
+    rows.append(Row(
+        "signed-in p50 while two clients browse uncached filter combinations (anonymous p50 in brackets)",
+        "; ".join(f"{name} {_ms(page['signed_in']['p50_ms'])} ({_ms(page['anonymous']['p50_ms'])})"
+                  for name, page in beside.items()),
+        "p50 < 50 ms", all(page["signed_in"]["p50_ms"] < 50 for page in beside.values()), source,
+    ))  # fmt: skip
     return rows
 
 
