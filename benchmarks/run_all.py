@@ -1,10 +1,10 @@
-"""`make bench`: start a fresh `make run` server twice, then the catalog, auth and push benchmarks, in one report.
+"""`make bench`: start a fresh `make run` server twice, then the catalog, auth, push and signed-in benchmarks.
 
 Starts `python -m devstack run` (what `make run` runs) with DEBUG off, its own var directory and free
 ports, and the full demo catalog (5,000 products), and times it: the first start (servers,
 migrations, the demo catalog, healthz 200), each 500 products of the catalog load, and a later
 start on the same data after a clean stop. Against the second server it runs benchmarks/catalog.py,
-auth.py and push.py, each with `--json`; stops it; then writes docs/benchmarks.md (machine, date,
+auth.py, push.py and signed_in.py, each with `--json`; stops it; then writes docs/benchmarks.md (machine, date,
 each figure against its target and the figure before the embedded MongoDB's speed-ups, the
 commands), docs/benchmarks/push-latency.png (push latency p50/p99 against the number of clients)
 and the same table into the README, between its `make bench` markers. Takes about ten minutes.
@@ -57,6 +57,7 @@ QUICK = {
     "catalog": ["--cached-requests", "30", "--uncached-requests", "8", "--creates", "3", "--max-seconds", "30"],
     "auth": ["--requests", "50"],
     "push": ["--changes", "3", "--pause-ms", "20", "--connect-timeout", "10"],
+    "signed_in": ["--requests", "40", "--max-seconds", "3", "--views", "5"],
 }
 _BATCH = re.compile(r"products: [\d,]+/[\d,]+ \([\d.]+ s; this batch ([\d.]+) s")
 
@@ -185,6 +186,8 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Run], di
         runs["auth"] = run_script("auth", ["--url", base, *quick.get("auth", [])], env=script_env, workdir=workdir)
         push_argv = ["--url", base, "--redis-url", redis_url, "--clients", args.push_clients, *quick.get("push", [])]
         runs["push"] = run_script("push", push_argv, env=script_env, workdir=workdir)
+        signed_in_argv = ["--url", base, "--mongodb-uri", mongodb_uri, *quick.get("signed_in", [])]
+        runs["signed_in"] = run_script("signed_in", signed_in_argv, env=script_env, workdir=workdir)
     context["load_after"] = load_average()
     return runs, context
 
@@ -331,6 +334,30 @@ def push_rows(run: Run) -> list[Row]:
     )]  # fmt: skip
 
 
+def signed_in_rows(run: Run) -> list[Row]:
+    source = "`benchmarks/signed_in.py`"
+    if run.figures is None:
+        return [Row("signed-in vs anonymous catalog pages", _failed(run), "≥ 0.6, 0 MongoDB", False, source)]
+    rows = []
+    for name, page in run.figures["pages"].items():
+        signed, anonymous, mongodb = page["signed_in"], page["anonymous"], page["mongodb_per_signed_in_view"]
+        rows.append(Row(
+            f"{name}, signed in vs anonymous",
+            f"{_rps(signed['rps'])} vs {_rps(anonymous['rps'])} req/s: **{page['ratio']:.2f}** (p50 "
+            f"{_ms(signed['p50_ms'])} vs {_ms(anonymous['p50_ms'])}, p99 {_ms(signed['p99_ms'])} vs "
+            f"{_ms(anonymous['p99_ms'])}); **{mongodb['operations']:.2f} MongoDB operations** per signed-in view",
+            "≥ 0.6, 0 MongoDB", page["ratio"] >= 0.6 and mongodb["operations"] == 0, source,
+        ))  # fmt: skip
+    beside = run.figures["beside_uncached"]
+    rows.append(Row(
+        "signed-in p50 while two clients browse uncached filter combinations (anonymous p50 in brackets)",
+        "; ".join(f"{name} {_ms(page['signed_in']['p50_ms'])} ({_ms(page['anonymous']['p50_ms'])})"
+                  for name, page in beside.items()),
+        "p50 < 50 ms", all(page["signed_in"]["p50_ms"] < 50 for page in beside.values()), source,
+    ))  # fmt: skip
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog-size", type=int, help="demo products to seed (the figures need 5,000, the default)")
@@ -358,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir / "var", ignore_errors=True)
     rows = (
         start_rows(context["starts"]) + catalog_rows(runs["catalog"], args.catalog_size) + auth_rows(runs["auth"])
-        + push_rows(runs["push"])
+        + push_rows(runs["push"]) + signed_in_rows(runs["signed_in"])
     )  # fmt: skip
     print(f"\n{table(rows)}\n", flush=True)
     if not args.no_write:

@@ -1,5 +1,6 @@
-"""The ASGI lifespan: periodic upkeep that runs inside each app process while it serves, and
-leaving the staff broadcast group when the process stops (common/fanout.py).
+"""The ASGI lifespan: warming the first pages' data before the process serves (shop/warmup.py),
+periodic upkeep that runs inside each app process while it serves, and leaving the staff
+broadcast group when the process stops (common/fanout.py).
 
 Two jobs: orders.stock.stock_settle, which puts back stock that a MongoDB failure left taken by
 an order that was never stored, and orders.services.orders_expire_overdue, which cancels pending
@@ -21,6 +22,7 @@ from django.conf import settings
 from common.fanout import fanouts_leave
 from orders.services import orders_expire_overdue
 from orders.stock import DATABASE_ERRORS, stock_settle
+from shop.warmup import catalog_warm_up
 
 logger = logging.getLogger(__name__)
 
@@ -45,12 +47,26 @@ def upkeep_jobs() -> list[tuple[float, Callable[[], object], str]]:
     return [(interval, job, what) for interval, job, what in jobs if interval > 0]
 
 
+async def warm_up() -> None:
+    """Load what the first pages need before the server accepts requests; a failure only costs speed."""
+    if not settings.WARM_UP_AT_START:
+        return
+    try:
+        timings = await sync_to_async(catalog_warm_up, thread_sensitive=False)()
+    except Exception:  # MongoDB or Redis down at start: the first visitors will load it instead
+        logger.warning("warming the catalog failed; the first pages will load it", exc_info=True)
+        return
+    logger.info("warmed the catalog in %.2f s (%s)", sum(timings.values()),
+                ", ".join(f"{part} {seconds:.2f} s" for part, seconds in timings.items()))  # fmt: skip
+
+
 async def lifespan(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """Start the upkeep jobs at start-up and cancel them at shutdown."""
+    """Warm up and start the upkeep jobs at start-up; cancel them at shutdown."""
     jobs: list[asyncio.Task[None]] = []
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            await warm_up()
             jobs.extend(asyncio.create_task(_every(interval, job, what)) for interval, job, what in upkeep_jobs())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":

@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from common.yes_no import yes_no
 from devstack import WS_MAX_SIZE_BYTES
 from devstack.processes import ProcessGroup, StartupError, die_with_parent, port_in_use
 from devstack.services import start_mongo, start_redis
@@ -99,6 +100,13 @@ def _wait_healthy(url: str, group: ProcessGroup, timeout: float = 60.0) -> None:
     raise StartupError(f"{url} did not answer 200 within {timeout:.0f} s.")
 
 
+def _mode_line(env: dict[str, str]) -> str:
+    """What the newcomer is served: production-like by default (config/settings/local.py)."""
+    if yes_no(env.get("DJANGO_DEBUG", "")):
+        return "mode:   DEBUG on: Django's debug pages, Content-Security-Policy report-only"
+    return "mode:   production-like (DEBUG off, strict Content-Security-Policy); DJANGO_DEBUG=1 for debug pages"
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve the app in the foreground with persistent local data."""
     env = dict(os.environ)
@@ -126,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
             f"  API:    {base_url}/api/docs/\n"
             f"  health: {base_url}/healthz\n"
             f"  shopper login: shopper@example.com / {password}\n"
+            f"  {_mode_line(env)}\n"
             "Press Ctrl+C to stop.",
             flush=True,
         )

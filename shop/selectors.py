@@ -43,6 +43,7 @@ SORTS = {
     "name": ("name", "id"),
 }
 DEFAULT_SORT = "newest"
+NEW_ARRIVALS_COUNT = 8
 # Attribute names are data, not code: only plain identifiers reach a query.
 ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 MAX_ATTRIBUTE_FILTERS = 5
@@ -193,6 +194,12 @@ def product_list(query: ProductQuery) -> dict[str, Any] | None:
         return {"count": count, "page": query.page, "pages": pages, "page_size": query.page_size, "results": rows}
 
     return cache.cached(PRODUCTS, depends_on=(CATEGORIES,), key=query.cache_key(), build=build)
+
+
+def new_arrivals() -> list[dict[str, Any]]:
+    """The newest products on sale, as cards (the home page)."""
+    listing = product_list(ProductQuery(sort="newest", page_size=NEW_ARRIVALS_COUNT)) or {}
+    return listing.get("results", [])
 
 
 def product_detail_by_id(product_id: str) -> dict[str, Any] | None:

@@ -39,7 +39,9 @@ def test_serves_health_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         assert body["dependencies"]["mongodb"]["status"] == "ok"
         assert body["dependencies"]["redis"]["status"] == "ok"
         assert "created demo account admin@example.com" in stack.output
-        assert f"http://127.0.0.1:{stack.port}/admin/" in stack.output.splitlines()[-5]
+        banner = stack.output.split("Tienda is running at", 1)[1]
+        assert f"  admin:  http://127.0.0.1:{stack.port}/admin/" in banner
+        assert "mode:   production-like (DEBUG off, strict Content-Security-Policy)" in banner
         stop_and_check_nothing_is_left(stack, signal.SIGTERM)
         assert stack.process.returncode == 0
 
