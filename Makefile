@@ -9,23 +9,23 @@ PY := $(VENV)/bin/python
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: ## install what is missing: Python 3.13 venv, pip packages, redis-server
-	@bash scripts/setup.sh
+setup: ## install what is missing for everything here: Python 3.13 venv, pip packages, redis-server, Chromium
+	@bash scripts/setup.sh --dev --browser
 
-run: ## set up, start MongoDB + Redis + the app on 127.0.0.1:$$PORT (default 8000)
+run: ## install only what it runs, start MongoDB + Redis + the app on 127.0.0.1:$$PORT (default 8000), DEBUG off
 	@bash scripts/setup.sh && exec $(PY) -m devstack run
 
 test: ## set up, check the import contracts, run the whole suite against real Redis and MongoDB over the wire
-	@bash scripts/setup.sh && $(VENV)/bin/lint-imports --no-logo && exec $(PY) -m devstack test $(PYTEST_ARGS)
+	@bash scripts/setup.sh --dev --browser && $(VENV)/bin/lint-imports --no-logo && exec $(PY) -m devstack test $(PYTEST_ARGS)
 
-bench: ## catalog, auth, push and job queue benchmarks on a fresh server (5,000 products, ~10 min) -> docs/benchmarks.md
-	@bash scripts/setup.sh && exec $(PY) benchmarks/run_all.py
+bench: ## catalog, auth, push, signed-in and job queue benchmarks on a fresh server (5,000 products, ~10 min) -> docs/benchmarks.md
+	@bash scripts/setup.sh --dev && exec $(PY) benchmarks/run_all.py
 
 load: ## set up, then a few minutes of mixed load on a fresh launcher and its invariants (LOAD_ARGS=...)
-	@bash scripts/setup.sh && exec $(PY) benchmarks/load.py $(LOAD_ARGS)
+	@bash scripts/setup.sh --dev && exec $(PY) benchmarks/load.py $(LOAD_ARGS)
 
 screenshots: ## set up, then capture the README's screenshots from a running app into docs/screenshots/
-	@bash scripts/setup.sh && UPDATE_SCREENSHOTS=1 exec $(PY) -m devstack test tests/e2e/test_browser_journeys.py::test_readme_screenshots
+	@bash scripts/setup.sh --dev --browser && UPDATE_SCREENSHOTS=1 exec $(PY) -m devstack test tests/e2e/test_browser_journeys.py::test_readme_screenshots
 
 lint: ## ruff check and format check, import contracts (pyproject.toml [tool.importlinter])
 	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports --no-logo

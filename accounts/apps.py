@@ -10,3 +10,6 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import schema, signals  # noqa: F401 - connects receivers, registers the schema extension
+        from accounts.user_cache import user_card_keys_register
+
+        user_card_keys_register()

@@ -1,4 +1,5 @@
-"""DRF authentication for API clients: simplejwt access tokens checked against the blocklist."""
+"""DRF authentication for API clients: simplejwt access tokens checked against the blocklist, the
+user read from their card in Redis (accounts/user_cache.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts.tokens import ERROR_ACCOUNT_BLOCKED, TiendaAccessToken, invalid_token
+from accounts.user_cache import user_card
 
 ERROR_USER_GONE = _("The account this token belongs to no longer exists.")
 
@@ -25,11 +27,10 @@ class TiendaJWTAuthentication(JWTAuthentication):
             raise invalid_token(error) from error
 
     def get_user(self, validated_token: Any) -> Any:
-        try:
-            # get(), not filter().first(): first() would sort by the model's ordering (email).
-            user = self.user_model.objects.get(pk=validated_token.get(api_settings.USER_ID_CLAIM))
-        except self.user_model.DoesNotExist:
-            raise AuthenticationFailed(ERROR_USER_GONE, code="user_not_found") from None
-        if not user.is_active:
+        prefetched = getattr(validated_token, "prefetched", None)  # read with the blocklist (accounts/tokens.py)
+        card = user_card(user_id=validated_token.get(api_settings.USER_ID_CLAIM), prefetched=prefetched)
+        if card is None:
+            raise AuthenticationFailed(ERROR_USER_GONE, code="user_not_found")
+        if not card.is_active:
             raise AuthenticationFailed(ERROR_ACCOUNT_BLOCKED, code="user_inactive")
-        return user
+        return card.user()

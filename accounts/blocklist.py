@@ -15,7 +15,8 @@ never swallowed: a blocklist that fails silently lets revoked tokens through, so
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django_redis import get_redis_connection
@@ -61,21 +62,24 @@ class TokenState:
     revoked: bool
     family_ended: bool
     cutoff_ms: int | None
+    also: dict[str, Any] = field(default_factory=dict)  # the values of ``also`` keys, read in the same MGET
 
 
-def token_state(*, jti: str, family: str | None, user_id: str) -> TokenState:
-    """Everything that can void a token, in one round trip (one MGET)."""
+def token_state(*, jti: str, family: str | None, user_id: str, also: Sequence[str] = ()) -> TokenState:
+    """Everything that can void a token, in one round trip (one MGET), with the values of the ``also``
+    keys (the user's card: accounts/tokens.py)."""
     keys = [revoked_key(jti), cutoff_key(user_id)]
     if family:
         keys.append(family_ended_key(family))
     try:
-        values = _redis().mget(keys)
+        values = _redis().mget([*keys, *also])
     except RedisError as error:
         raise BlocklistUnavailable(str(error)) from error
     return TokenState(
         revoked=values[0] is not None,
         cutoff_ms=int(values[1]) if values[1] is not None else None,
-        family_ended=len(values) > 2 and values[2] is not None,
+        family_ended=len(keys) > 2 and values[2] is not None,
+        also=dict(zip(also, values[len(keys) :], strict=True)),
     )
 
 

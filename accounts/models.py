@@ -10,7 +10,19 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
-class UserManager(BaseUserManager["User"]):
+class UserQuerySet(models.QuerySet["User"]):
+    def update(self, **kwargs: Any) -> int:
+        """``QuerySet.update`` sends no signal: forget the cards of the users it changes (accounts/user_cache.py)."""
+        from accounts.user_cache import user_card_forget  # user_cache builds on this module
+
+        user_ids = list(self.values_list("pk", flat=True))
+        updated = super().update(**kwargs)
+        for user_id in user_ids:
+            user_card_forget(user_id=user_id)
+        return updated
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def _create_user(self, email: str, password: str | None, **extra: Any) -> User:

@@ -3,7 +3,9 @@
 These receivers only call services: a password, staff, superuser, group or permission change
 voids the user's tokens, and deactivation also ends sessions and sockets. They run before
 the save, so if Redis cannot record the revocation the change fails instead of silently
-leaving old tokens valid.
+leaving old tokens valid. A change of anything the user's card in Redis holds
+(accounts/user_cache.py) forgets the card before the save (the change fails if Redis cannot
+forget it) and again after it (a request that read the old row in between cannot keep it).
 """
 
 from __future__ import annotations
@@ -11,30 +13,54 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db.models.signals import m2m_changed, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from accounts import realtime, services, site_sessions
 from accounts.models import User
+from accounts.user_cache import WATCHED_FIELDS, user_card_forget
 
 ACCESS_FIELDS = ("password", "is_staff", "is_superuser", "is_active")
+_COMPARED_FIELDS = frozenset(ACCESS_FIELDS) | frozenset(WATCHED_FIELDS)
+
+
+def _saved_fields(update_fields: Any) -> frozenset[str]:
+    """The compared fields a save writes (all of them when ``update_fields`` is None)."""
+    return _COMPARED_FIELDS if update_fields is None else _COMPARED_FIELDS & set(update_fields)
 
 
 @receiver(pre_save, sender=User, dispatch_uid="accounts.user_access_changed")
 def user_access_changed(sender: type[User], instance: User, update_fields: Any = None, **kwargs: Any) -> None:
-    """Void tokens when credentials or rights change; sign out everywhere on deactivation."""
-    if instance.pk is None or (update_fields is not None and not set(update_fields) & set(ACCESS_FIELDS)):
+    """Void tokens when credentials or rights change; sign out everywhere on deactivation; forget the card."""
+    fields = _saved_fields(update_fields)
+    if instance.pk is None or not fields:
         return
-    before = User.objects.filter(pk=instance.pk).values(*ACCESS_FIELDS).first()
+    before = User.objects.filter(pk=instance.pk).values(*fields).first()
     if before is None:
         return
-    changed = {field for field in ACCESS_FIELDS if before[field] != getattr(instance, field)}
-    if not changed:
-        return
-    if "is_active" in changed and not instance.is_active:
+    changed = {field for field in fields if before[field] != getattr(instance, field)}
+    if changed & set(WATCHED_FIELDS):
+        user_card_forget(user_id=instance.pk, strict=True)
+    access_changed = changed & set(ACCESS_FIELDS)
+    if "is_active" in access_changed and not instance.is_active:
         services.user_sign_out_everywhere(user=instance)
-    elif changed - {"is_active"}:
+    elif access_changed - {"is_active"}:
         services.tokens_revoke_all_for_user(user=instance)
+
+
+@receiver(post_save, sender=User, dispatch_uid="accounts.user_card_saved")
+def user_card_saved(
+    sender: type[User], instance: User, created: bool, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """Forget the card once the change is stored (a new user has none)."""
+    if not created and _saved_fields(update_fields) & set(WATCHED_FIELDS):
+        user_card_forget(user_id=instance.pk)
+
+
+@receiver(post_delete, sender=User, dispatch_uid="accounts.user_card_deleted")
+def user_card_deleted(sender: type[User], instance: User, **kwargs: Any) -> None:
+    """A deleted user has no card."""
+    user_card_forget(user_id=instance.pk)
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="accounts.user_groups_changed")

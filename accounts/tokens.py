@@ -19,6 +19,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts import blocklist
+from accounts.user_cache import user_card_guard_key, user_card_key
 
 FAMILY_CLAIM = "fam"
 ISSUED_MS_CLAIM = "iat_ms"
@@ -53,7 +54,10 @@ def invalid_token(error: TokenError) -> InvalidToken:
 def token_refusal(*, jti: str, family: str, user_id: str, issued_ms: int) -> str | None:
     """Why a token with these claims is void (the message), or None while it stands. One MGET;
     raises ``BlocklistUnavailable`` when Redis cannot answer."""
-    state = blocklist.token_state(jti=jti, family=family, user_id=user_id)
+    return _refusal(blocklist.token_state(jti=jti, family=family, user_id=user_id), issued_ms=issued_ms)
+
+
+def _refusal(state: blocklist.TokenState, *, issued_ms: int) -> str | None:
     if state.revoked:
         return str(ERROR_REVOKED)
     if state.cutoff_ms is not None and issued_ms < state.cutoff_ms:
@@ -65,25 +69,31 @@ def token_refusal(*, jti: str, family: str, user_id: str, issued_ms: int) -> str
 
 class _BlocklistChecked:
     payload: dict[str, Any]
+    prefetched: dict[str, Any] | None = None
 
     def verify(self) -> None:
         super().verify()  # type: ignore[misc] - signature, expiry, jti, type
         self.check_blocklist()
 
     def check_blocklist(self) -> None:
-        """Raise TokenError if the token was revoked, its API session ended or the user cut off."""
+        """Raise TokenError if the token was revoked, its API session ended or the user cut off.
+
+        The same MGET reads the user's card (accounts/user_cache.py): ``prefetched`` keeps it for
+        the authentication's ``get_user``, so a request with a token is one Redis round trip.
+        """
         family = self.payload.get(FAMILY_CLAIM)
         if not family or ISSUED_MS_CLAIM not in self.payload:
             raise TokenError(ERROR_NO_SESSION)
+        user_id = str(self.payload.get(api_settings.USER_ID_CLAIM, ""))
         try:
-            refusal = token_refusal(
-                jti=self.payload[api_settings.JTI_CLAIM],
-                family=family,
-                user_id=str(self.payload.get(api_settings.USER_ID_CLAIM, "")),
-                issued_ms=int(self.payload[ISSUED_MS_CLAIM]),
-            )
+            state = blocklist.token_state(
+                jti=self.payload[api_settings.JTI_CLAIM], family=family, user_id=user_id,
+                also=(user_card_key(user_id), user_card_guard_key(user_id)),
+            )  # fmt: skip
         except blocklist.BlocklistUnavailable as error:
             raise AuthUnavailable() from error
+        self.prefetched = state.also
+        refusal = _refusal(state, issued_ms=int(self.payload[ISSUED_MS_CLAIM]))
         if refusal is not None:
             raise TokenError(refusal)
 

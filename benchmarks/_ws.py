@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,15 +35,15 @@ def percentile(values: list[float], p: float) -> float:
 class Tally:
     """Counts first receipts of tracked pushes; ``done`` is set once ``expected`` arrived."""
 
-    tracked: set[str] = field(default_factory=set)
+    tracked: dict[str, int] = field(default_factory=dict)  # order id -> the last seq not to count
     expected: int = 0
     count: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
     # (order_id, seq) -> the pushed event's "at": when the server stored the change (its clock).
     stored_at: dict[tuple[str, int], str] = field(default_factory=dict)
 
-    def reset(self, *, tracked: Iterable[str], expected: int) -> None:
-        self.tracked = set(tracked)
+    def reset(self, *, tracked: dict[str, int], expected: int) -> None:
+        self.tracked = dict(tracked)
         self.expected = expected
         self.count = 0
         self.done = asyncio.Event()
@@ -114,7 +113,7 @@ class PushClient:
                 self.queued_ms.append((read_at - arrived) * 1000)
                 if key not in tally.stored_at and isinstance(order.get("event"), dict):
                     tally.stored_at[key] = order["event"].get("at", "")
-                if key[0] in tally.tracked:
+                if key[1] > tally.tracked.get(key[0], key[1]):
                     tally.add()
         except ConnectionClosed:
             pass

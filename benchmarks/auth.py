@@ -1,9 +1,10 @@
 """Cost of the Redis token blocklist, and how fast a ban takes effect.
 
 Part 1 (in-process, one run): the same authenticated DRF view behind plain simplejwt
-(`JWTAuthentication`) and behind Tienda's (`TiendaJWTAuthentication`, one MGET to the
-blocklist), interleaved; prints p50/p99 per request, the added latency and the Redis
-commands each request sent (from Redis's own INFO counters).
+(`JWTAuthentication`, the user loaded from MongoDB) and behind Tienda's
+(`TiendaJWTAuthentication`: one MGET reads the blocklist and the user's card), interleaved;
+prints p50/p99 per request, the added latency and the Redis commands each request sent (from
+Redis's own INFO counters).
 
 Part 2 (over HTTP, against `make run`'s server): a shopper holds a token; the demo admin
 blocks them with the Django admin action; the benchmark then counts the requests until the
@@ -106,7 +107,8 @@ def in_process(requests: int) -> dict[str, float]:
     share = added / statistics.median(plain) * 100
     print(f"\nadded latency (median of paired differences): {added:.3f} ms = {share:.1f} % (target < 10 %)")
     print(f"the blocklist MGET alone: p50 {statistics.median(mget):.3f} ms, p99 {percentile(mget, 99):.3f} ms")
-    print("(both variants verify the signature and load the user from MongoDB; the difference is the MGET)")
+    print("(both verify the signature; plain simplejwt loads the user from MongoDB, Tienda's reads the blocklist and")
+    print(" the user's card in one MGET: accounts/tokens.py)")
     return {
         "requests": requests,
         "plain_p50_ms": statistics.median(plain),

@@ -23,7 +23,8 @@ only legal moves, ending at the order's status), and the app's memory flat after
 (VmRSS of the uvicorn process, sampled every second). Every listener's final resync must
 agree with MongoDB. Exit status 1 when an invariant fails, 2 when the setup fails.
 
-Figures on mongoeco measure the local stand-in, not MongoDB (DESIGN.md section 2).
+Figures on mongoeco measure the local stand-in, a correctness stand-in that is no model of
+MongoDB's speed: they say how this stack holds up, not how the shop would on MongoDB.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ from _load_report import (  # noqa: E402
     rss_figures,
     verdicts,
 )
-from push import pin_to_last_core  # noqa: E402
+from _process import pin_to_last_core  # noqa: E402
 
 PASSWORD = "load-test-password-1"  # noqa: S105 - accounts of a throwaway server
 ADDRESS = {"full_name": "Load Test", "line1": "1 Test St", "city": "Madrid", "postal_code": "28001", "country": "ES"}

@@ -5,11 +5,10 @@ Run `DJANGO_DEBUG=0 make run` in one terminal (or `python -m devstack run` with 
 
 Setup is over HTTP: a staff and a shopper JWT (`POST /api/auth/token/`, throttled at 20/min per
 IP, so two calls per run), fresh orders placed by the shopper (`POST /api/orders/`) and status
-changes by staff (`POST /api/orders/{id}/status/`: paid, shipped, delivered; a fresh order
-whenever one is delivered). If the orders API is not served yet, the script polls it for
-`--wait-api` seconds and then places and changes orders in this process instead
-(`orders.services` through `django.setup()`, against `--mongodb-uri` / `--redis-url`, which
-must be the server's).
+changes by staff (`POST /api/orders/{id}/status/`: paid, shipped, delivered). Each order is
+placed right before its first change, `--pause-ms` ahead of it, so the shopper never holds more
+than one unpaid order (checkout refuses the MAX_PENDING_ORDERS_PER_USER-th with 409); the push
+announcing a new order is not one of the measured changes.
 
 For each N, N clients connect in batches to `/ws/staff/orders/?ticket=...` (a single-use
 ticket each from `POST /api/auth/ws-ticket/`, fetched right before its batch connects), send
@@ -45,10 +44,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import itertools
 import json
-import logging
 import math
 import os
 import resource
@@ -56,17 +53,17 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _process import pin_to_last_core
 from _ws import PushClient, Tally, close_clients, open_client, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,15 +80,6 @@ class BenchmarkError(RuntimeError):
 
 
 # --- process setup ------------------------------------------------------------------
-
-
-def pin_to_last_core() -> str:
-    """Keep the load generator off the core the server mostly uses, where the machine allows it."""
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) > 1:
-        os.sched_setaffinity(0, {cores[-1]})
-        return f"load process pinned to CPU {cores[-1]} of {len(cores)}"
-    return "load process shares the only CPU"
 
 
 def raise_open_files(needed: int) -> str:
@@ -183,16 +171,6 @@ class Order:
     seq: int
 
 
-class OrderDriver(Protocol):
-    description: str
-
-    async def place(self) -> Order: ...
-
-    async def change(self, order: Order, status: str) -> int | None:
-        """Change the status; the new seq if the answer says so."""
-        ...
-
-
 @dataclass
 class HttpOrders:
     """Orders placed by the shopper and changed by staff over the orders API."""
@@ -201,7 +179,6 @@ class HttpOrders:
     staff: Session
     shopper: Session
     products: list[str]
-    description: str = "orders API over HTTP (shopper places, staff changes status)"
     _next: itertools.cycle[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -232,92 +209,6 @@ class HttpOrders:
         except ValueError:
             return None
         return int(seq) if seq is not None else None
-
-
-class InProcessOrders:
-    """Fallback while the orders API is missing: orders.services in this process, one worker thread.
-
-    Writes go to the server's MongoDB and pushes through the server's Redis channel layer, so
-    the clients see exactly what a view calling the same service would publish.
-    """
-
-    description = "orders.services called in the benchmark process (publishing through the server's Redis)"
-
-    def __init__(self, *, mongodb_uri: str, redis_url: str, staff_email: str, shopper_email: str, products: list[str]):
-        os.environ["MONGODB_URI"] = mongodb_uri
-        os.environ["REDIS_URL"] = redis_url
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-        sys.path.insert(0, str(ROOT))
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orders")
-        self._staff_email, self._shopper_email = staff_email, shopper_email
-        self._next = itertools.cycle(products)
-        self._services: Any = None
-        self._models: Any = None
-        self._users: dict[str, Any] = {}
-
-    async def _run(self, function: Callable[[], Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
-
-    async def start(self) -> None:
-        def setup() -> None:
-            import django
-
-            django.setup()
-            from django.contrib.auth import get_user_model
-
-            from orders import models, services
-
-            self._services, self._models = services, models
-            logging.getLogger("httpx").setLevel(logging.WARNING)  # Django's logging config made it chatty
-            users = get_user_model().objects
-            self._users = {email: users.get(email=email) for email in (self._staff_email, self._shopper_email)}
-
-        await self._run(setup)
-
-    async def place(self) -> Order:
-        def place(product_id: str) -> Order:
-            order = self._services.order_place(
-                user=self._users[self._shopper_email],
-                lines=[self._services.CartLine(product_id=product_id, quantity=1)],
-                address=self._models.ShippingAddress(**ADDRESS),
-            )
-            return Order(order_id=str(order.pk), seq=order.seq)
-
-        errors = []
-        for _attempt in range(10):
-            product_id = next(self._next)
-            try:
-                return await self._run(functools.partial(place, product_id))
-            except self._services.OrderError as error:
-                errors.append(error.message)
-        raise BenchmarkError(f"order_place: {errors}")
-
-    async def change(self, order: Order, status: str) -> int | None:
-        def change() -> int:
-            from bson import ObjectId
-
-            current = self._models.Order.objects.get(pk=ObjectId(order.order_id))
-            changed = self._services.order_status_change(order=current, to=status, actor=self._users[self._staff_email])
-            return changed.seq
-
-        return await self._run(change)
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True)
-
-
-async def orders_api_served(http: httpx.AsyncClient, shopper: Session, wait_s: float, every_s: float = 2.0) -> bool:
-    """Poll GET /api/orders/ for up to ``wait_s`` seconds (another engineer may be deploying it)."""
-    attempts = 1 + math.ceil(wait_s / every_s)
-    for attempt in range(attempts):
-        response = await http.get("/api/orders/", headers=await shopper.headers())
-        if response.status_code not in (404, 405, 502, 503):
-            return True
-        if attempt == 0:
-            print(f"  /api/orders/ answers {response.status_code}; polling for {wait_s:g} s...", file=sys.stderr)
-        if attempt < attempts - 1:
-            await asyncio.sleep(every_s)
-    return False
 
 
 class GroupProbe:
@@ -438,14 +329,13 @@ async def loop_lag(stop: asyncio.Event, interval: float = 0.005, limit_s: float 
 
 
 async def measure(
-    count: int, *, args: argparse.Namespace, driver: OrderDriver, staff: Session, ws_base: str, origin: str,
+    count: int, *, args: argparse.Namespace, orders_api: HttpOrders, staff: Session, ws_base: str, origin: str,
     probe: GroupProbe,
 ) -> RunResult:  # fmt: skip
-    orders = [await driver.place() for _ in range(math.ceil(args.changes / len(FLOW)))]
     group_before = await probe.size()
     tally = Tally()
     wall_minus_perf = time.time() - time.perf_counter()  # to put receipts on the server's clock
-    tally.reset(tracked=(order.order_id for order in orders), expected=count * args.changes)
+    tally.reset(tracked={}, expected=count * args.changes)
     clients: list[PushClient] = []
     try:
         started = time.perf_counter()
@@ -463,10 +353,14 @@ async def measure(
         server_cpu_started = process_tree_cpu_s(args.server_pid)
         changes: list[Change] = []
         mismatches = 0
+        order = Order("", 0)
         for index in range(args.changes):
-            order = orders[index // len(FLOW)]
+            if index % len(FLOW) == 0:  # the last order is delivered: the shopper places the next
+                order = await orders_api.place()
+                tally.tracked[order.order_id] = order.seq  # its changes are counted, not its placement
+                await asyncio.sleep(args.pause_ms / 1000)
             t0 = time.perf_counter()
-            seq = await driver.change(order, FLOW[index % len(FLOW)])
+            seq = await orders_api.change(order, FLOW[index % len(FLOW)])
             t_commit = time.perf_counter()
             if seq is not None and seq != order.seq + 1:
                 mismatches += 1
@@ -603,33 +497,15 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
         products = [row["id"] for row in listing.json()["results"] if row["in_stock"]]
         if not products:
             raise BenchmarkError("no product in stock")
-        driver: OrderDriver
-        in_process: InProcessOrders | None = None
-        use_http = args.orders_via == "http" or (
-            args.orders_via == "auto" and await orders_api_served(http, shopper, args.wait_api)
-        )
-        if use_http:
-            driver = HttpOrders(http, staff, shopper, products)
-        else:
-            check_loopback(args.mongodb_uri.replace("mongodb://", "http://"), "--mongodb-uri")
-            check_loopback(args.redis_url.replace("redis://", "http://"), "--redis-url")
-            in_process = InProcessOrders(
-                mongodb_uri=args.mongodb_uri, redis_url=args.redis_url, staff_email=args.staff_email,
-                shopper_email=args.shopper_email, products=products,
-            )  # fmt: skip
-            await in_process.start()
-            driver = in_process
-        notes.append(f"status changes: {driver.description}")
+        orders_api = HttpOrders(http, staff, shopper, products)
         results: list[RunResult] = []
         probe = GroupProbe(args.redis_url)
         try:
             for count in counts:
-                results.append(await measure(count, args=args, driver=driver, staff=staff, ws_base=ws_base,
+                results.append(await measure(count, args=args, orders_api=orders_api, staff=staff, ws_base=ws_base,
                                              origin=base, probe=probe))  # fmt: skip
         finally:
             await probe.close()
-            if in_process is not None:
-                in_process.close()
 
     print(f"\n{'; '.join(notes)}; server {base}; {args.changes} changes per N, {args.pause_ms:g} ms apart; "
           f"compression {'off' if args.no_compression else 'permessage-deflate (as browsers)'}\n")  # fmt: skip
@@ -687,12 +563,8 @@ def main() -> int:
     parser.add_argument("--staff-email", default="admin@example.com")
     parser.add_argument("--shopper-email", default="shopper@example.com")
     parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "tienda-demo"))
-    parser.add_argument("--orders-via", choices=("auto", "http", "in-process"), default="auto")
-    parser.add_argument("--wait-api", type=float, default=30, help="auto: seconds to poll for /api/orders/")
-    parser.add_argument("--mongodb-uri", default=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27018/tienda?directConnection=true"),
-                        help="in-process fallback only: the server's MongoDB")  # fmt: skip
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0"),
-                        help="the server's Redis: staff group size (diagnostics), in-process fallback")  # fmt: skip
+                        help="the server's Redis: staff group size (diagnostics)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--server-pid", type=int, help="the ASGI server's pid: report its CPU time (and its "
                         "workers') during the status changes")  # fmt: skip

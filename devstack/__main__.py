@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from common.yes_no import yes_no
 from devstack import WS_MAX_SIZE_BYTES
 from devstack.processes import ProcessGroup, StartupError, die_with_parent, port_in_use
 from devstack.services import start_mongo, start_redis
@@ -44,10 +45,11 @@ def _done(started: float) -> None:
     print(f"    done in {time.monotonic() - started:.1f} s", flush=True)
 
 
-def _manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=False)  # noqa: S603
+def _prepare(env: dict[str, str]) -> None:
+    """Check the dependencies, migrate and seed (devstack/prepare.py prints each step)."""
+    result = subprocess.run([sys.executable, "-m", "devstack.prepare"], cwd=ROOT, env=env, check=False)
     if result.returncode != 0:
-        raise StartupError(f"`manage.py {' '.join(args)}` failed (exit {result.returncode}); see the output above.")
+        raise StartupError(f"start-up stopped (exit {result.returncode}); see the message above.")
 
 
 def start_dependencies(group: ProcessGroup, env: dict[str, str], *, var_dir: Path) -> None:
@@ -119,6 +121,13 @@ def _mail_sink(env: dict[str, str]) -> str:
     return f"{env['EMAIL_FILE_PATH']}/ (one .log file per batch, newest last)"
 
 
+def _mode_line(env: dict[str, str]) -> str:
+    """What the newcomer is served: production-like by default (config/settings/local.py)."""
+    if yes_no(env.get("DJANGO_DEBUG", "")):
+        return "mode:   DEBUG on: Django's debug pages, Content-Security-Policy report-only"
+    return "mode:   production-like (DEBUG off, strict Content-Security-Policy); DJANGO_DEBUG=1 for debug pages"
+
+
 def run(args: argparse.Namespace) -> int:
     """Serve the app in the foreground with persistent local data."""
     env = dict(os.environ)
@@ -132,15 +141,7 @@ def run(args: argparse.Namespace) -> int:
         started = _step("Starting MongoDB and Redis")
         start_dependencies(group, env, var_dir=var_dir)
         _done(started)
-        started = _step("Checking that MongoDB and Redis answer")
-        _manage(env, "check_dependencies")
-        _done(started)
-        started = _step("Applying database migrations")
-        _manage(env, "migrate", "--noinput", "-v", "0")
-        _done(started)
-        started = _step("Loading demo data if the database is empty")
-        _manage(env, "seed_demo", "--if-empty")
-        _done(started)
+        _prepare(env)
         started = _step(f"Starting the ASGI server on 127.0.0.1:{port}")
         group.spawn("asgi-server", asgi_server_argv(port=port), env=env, cwd=ROOT)
         base_url = f"http://127.0.0.1:{port}"
@@ -160,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             f"  queues: {base_url}/admin/django_rq/dashboard/   (workers, scheduled, running and failed jobs)\n"
             f"  e-mails the shop sent: {_mail_sink(env)}\n"
             f"  shopper login: shopper@example.com / {password}\n"
+            f"  {_mode_line(env)}\n"
             "Press Ctrl+C to stop.",
             flush=True,
         )

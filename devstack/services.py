@@ -12,6 +12,13 @@ from pathlib import Path
 
 from devstack.processes import ManagedProcess, ProcessGroup, StartupError, port_in_use, wait_for_port, which
 
+# What Redis must keep, in `make run` as in docker-compose.yml (tests/test_compose.py compares them):
+# every write in the append-only file before it is acknowledged (flushed to disk every second), and
+# nothing evicted for memory: sessions, carts' copies, the token blocklist and the socket slots live
+# there (README, "Redis key schema"; docs/decisions/0008-site-sessions-in-redis.md).
+REDIS_PERSISTENCE_ARGS = ("--appendonly", "yes", "--appendfsync", "everysec")
+REDIS_MEMORY_ARGS = ("--maxmemory", "0", "--maxmemory-policy", "noeviction")
+
 
 def start_redis(group: ProcessGroup, *, port: int, data_dir: Path | None, log_path: Path | None = None) -> str:
     """Start redis-server on 127.0.0.1:``port``; persistent (AOF) when ``data_dir`` is given."""
@@ -32,11 +39,12 @@ def start_redis(group: ProcessGroup, *, port: int, data_dir: Path | None, log_pa
         "",
         "--loglevel",
         "warning",
+        *REDIS_MEMORY_ARGS,
     ]
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_path or data_dir / "redis.log"
-        argv += ["--dir", str(data_dir), "--appendonly", "yes", "--appendfsync", "everysec"]
+        argv += ["--dir", str(data_dir), *REDIS_PERSISTENCE_ARGS]
     else:
         argv += ["--appendonly", "no"]
     process = group.spawn("redis-server", argv, log_path=log_path, own_process_group=True)

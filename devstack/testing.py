@@ -19,10 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devstack.__main__ import asgi_server_argv, worker_argv
-from devstack.processes import ManagedProcess, ProcessGroup, free_port
+from devstack.processes import ManagedProcess, ProcessGroup, free_port, port_in_use
 from devstack.services import start_mongo, start_redis
+
+if TYPE_CHECKING:
+    import pymongo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,6 +143,43 @@ def wait_for_worker(process: ManagedProcess, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
+# --- mongoeco alone -------------------------------------------------------------------------
+
+
+@contextmanager
+def wire_server(
+    *, sqlite_path: Path | None = None, without: tuple[str, ...] = (), timeout: float = 60.0
+) -> Iterator[pymongo.MongoClient]:
+    """A mongoeco wire server in its own process (memory engine, or SQLite at ``sqlite_path``),
+    with every compatibility fix but those in ``without``, and a client connected to it."""
+    import pymongo
+
+    port = free_port()
+    argv = [sys.executable, "-m", "devstack.mongo_server", "--port", str(port)]
+    argv += ["--engine", "sqlite", "--path", str(sqlite_path)] if sqlite_path else ["--engine", "memory"]
+    for fix in without:
+        argv += ["--without-fix", fix]
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603 - argv built here
+    try:
+        deadline = time.monotonic() + timeout
+        while not port_in_use(port):
+            if process.poll() is not None:
+                raise RuntimeError("mongoeco server exited during start-up")
+            if time.monotonic() > deadline:
+                raise RuntimeError("mongoeco server did not start")
+            time.sleep(0.05)
+        client = pymongo.MongoClient(
+            f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=5000
+        )
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
 # --- MongoDB, Redis and the app as separate processes (fault tests, load) -----------------
 
 
@@ -200,13 +241,20 @@ class SplitStack(LoopbackUrls):
             process.popen.send_signal(signum)
             process.popen.wait(15)
 
+    def prepare(self) -> str:
+        """Check the dependencies, migrate and seed, as `make run` does (devstack/prepare.py)."""
+        return self._run("-m", "devstack.prepare")
+
     def manage(self, *args: str) -> str:
         """Run ``manage.py`` with the stack's environment; its output, or an error with it."""
+        return self._run("manage.py", *args)
+
+    def _run(self, *args: str) -> str:
         result = subprocess.run(  # noqa: S603 - argv built here
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+            [sys.executable, *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
         )
         if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result.stdout
 
 
@@ -232,8 +280,7 @@ def split_stack(var_dir: Path, **overrides: str) -> Iterator[SplitStack]:
     try:
         stack.start_redis()
         stack.start_mongo()
-        stack.manage("migrate", "--noinput", "-v", "0")
-        stack.manage("seed_demo", "--if-empty")
+        stack.prepare()
         stack.start_app()
         stack.start_worker()
         yield stack

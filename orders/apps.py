@@ -7,3 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self) -> None:
+        from orders.pending_badge import pending_badge_keys_register
+
+        pending_badge_keys_register()

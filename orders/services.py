@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from accounts.models import User
 from orders import events, notifications, selectors, stock
 from orders.models import TRANSITIONS, EventReason, Order, OrderEvent, OrderLine, OrderStatus, ShippingAddress
+from orders.pending_badge import pending_orders_badge_forget
 from shop.models import Product
 from shop.services import product_stock_take
 
@@ -154,6 +155,7 @@ def order_place(*, user: User, lines: Sequence[CartLine], address: ShippingAddre
         if order is None:
             raise
     stock.takes_confirm(order_id=order_id, product_ids=taken)
+    pending_orders_badge_forget(user_id=user.pk)
     events.publish_order_changed(order, order.events[-1])
     notifications.order_event_mail_enqueue(order=order, event=order.events[-1])
     return order
@@ -256,6 +258,8 @@ def order_status_change(
             },
         )
         if result.modified_count == 1:
+            if OrderStatus.PENDING in (order.status, to):
+                pending_orders_badge_forget(user_id=order.user_id)
             changed = _with_event(order, event)
             if to == OrderStatus.CANCELLED:
                 try:

@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Install what this machine is missing, and nothing twice:
-#   a Python 3.13 virtualenv in .venv, the pinned pip packages, Debian's redis-server and chromium.
-# Safe to run on every `make run` / `make test`: a no-op once everything is there.
+# Install what this machine is missing, and nothing twice. Without options, what `make run` runs:
+#   a Python 3.13 virtualenv in .venv, the pinned packages of requirements.txt, Debian's redis-server.
+#   --dev      also requirements-dev.txt: the test, lint and benchmark tools (make test, bench, load)
+#   --browser  also Debian's chromium, which only the browser tests drive (make test, screenshots)
+# Safe to run on every make target: a no-op once everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+dev=0
+browser=0
+for option in "$@"; do
+  case $option in
+    --dev) dev=1 ;;
+    --browser) browser=1 ;;
+    *) echo "usage: $0 [--dev] [--browser]" >&2; exit 2 ;;
+  esac
+done
 
 step() { printf '==> %s\n' "$*"; }
 started=$SECONDS
@@ -46,17 +58,26 @@ if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c 'import sys; sys.exit(sy
 fi
 
 # --- pip packages (re-installed only when the requirement files change) ----------------
-stamp=.venv/.requirements.sha256
-want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
-if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-  step "Installing Python packages (about 30 s with a warm pip cache)"
-  t=$SECONDS
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 \
+# The development set includes the run set (requirements-dev.txt starts with -r requirements.txt).
+run_want=$(sha256sum requirements.txt | cut -d' ' -f1)
+dev_want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+stamp_is() { [[ -f $1 && $(cat "$1") == "$2" ]]; }
+pip_install() {  # requirement file, stamp file, stamp value, modules that must import afterwards
+  step "Installing Python packages from $1 (about 30 s with a warm pip cache)"
+  local t=$SECONDS
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$1" 2>&1 \
     | grep -v "is neither a file nor a directory" || true
-  .venv/bin/python -c 'import django, django_mongodb_backend, mongoeco, channels, rest_framework' \
-    || { echo "error: pip install failed; see above" >&2; exit 1; }
-  echo "$want" > "$stamp"
+  .venv/bin/python -c "import $4" || { echo "error: pip install failed; see above" >&2; exit 1; }
+  echo "$3" > "$2"
   echo "    done in $((SECONDS - t)) s"
+}
+run_modules="django, django_mongodb_backend, mongoeco, channels, rest_framework"
+if (( dev )); then
+  stamp_is .venv/.requirements-dev.sha256 "$dev_want" \
+    || pip_install requirements-dev.txt .venv/.requirements-dev.sha256 "$dev_want" "$run_modules, pytest, httpx"
+elif ! stamp_is .venv/.requirements-dev.sha256 "$dev_want"; then
+  stamp_is .venv/.requirements.sha256 "$run_want" \
+    || pip_install requirements.txt .venv/.requirements.sha256 "$run_want" "$run_modules"
 fi
 
 # --- Redis (Debian's redis-server; skipped when REDIS_URL points elsewhere) ---------------
@@ -66,7 +87,7 @@ if [[ -z ${REDIS_URL:-} ]] && ! command -v redis-server >/dev/null 2>&1; then
 fi
 
 # --- Chromium (Debian's, for the browser journeys in tests/e2e; never `playwright install`) ---
-if [[ ! -x /usr/bin/chromium ]]; then
+if (( browser )) && [[ ! -x /usr/bin/chromium ]]; then
   apt_install chromium fonts-liberation  # a sans-serif with Arial's metrics for the screenshots
 fi
 

@@ -7,11 +7,18 @@ shows, so the writes that invalidate that data make the page unreachable at the 
 (see shop/cache.py). A hit is one Redis round trip and no rendering.
 
 Who gets a cached page: only requests whose cookies are all in ``anonymous_page_cookies()`` (the
-language cookie, which is in the key, and the CSRF cookie, which these pages do not use). A
-session cookie (a logged-in user, an anonymous cart, pending messages) or any cookie we do not
-know about means the page is rendered for that visitor, as before. What is stored: only a 200
-whose rendering used nothing of the visitor's: no CSRF token, no session or message writes, no
-cookies or headers other than its content type. Anything else is served but not stored.
+language cookie, which is in the key, and the CSRF cookie, which these pages do not use). What is
+stored: only a 200 whose rendering used nothing of the visitor's: no CSRF token, no session or
+message writes, no cookies or headers other than its content type. Anything else is served but
+not stored.
+
+A visitor with a session (signed in, or an anonymous cart) and nothing else personal pending (no
+messages, no unknown cookie) gets the same cached page with its site navigation, the one part of
+base.html that is the visitor's own (``templates/_site_nav.html``, between the ``<!--site-nav-->``
+markers), rendered for them: their name, cart count, pending-orders badge, staff links and a
+logout form with their CSRF token. On a miss, or when anything else is personal, the page is
+rendered for them whole and not stored (docs/decisions/0008-site-sessions-in-redis.md).
+shop/tests/test_page_cache.py checks that the two give the same page.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 
@@ -30,6 +38,8 @@ from shop import cache
 from shop.selectors import PAGES
 
 View = Callable[..., HttpResponseBase]
+NAV_TEMPLATE = "_site_nav.html"
+NAV_START, NAV_END = b"<!--site-nav-->", b"<!--/site-nav-->"
 
 
 def anonymous_page_cookies() -> frozenset[str]:
@@ -40,6 +50,26 @@ def anonymous_page_cookies() -> frozenset[str]:
 def is_anonymous_visitor(request: HttpRequest) -> bool:
     """No session and nothing else that could make the page personal: every cookie is known harmless."""
     return request.COOKIES.keys() <= anonymous_page_cookies()
+
+
+def has_only_a_session(request: HttpRequest) -> bool:
+    """A session cookie, otherwise only harmless cookies, and no message waiting to be shown."""
+    allowed = anonymous_page_cookies() | {settings.SESSION_COOKIE_NAME}
+    return (
+        settings.SESSION_COOKIE_NAME in request.COOKIES
+        and request.COOKIES.keys() <= allowed
+        and (not len(get_messages(request)))
+    )
+
+
+def with_own_navigation(request: HttpRequest, raw: bytes) -> HttpResponse | None:
+    """The shared page ``raw`` with the site navigation rendered for this visitor; None when the page has no
+    navigation markers (stored by an older template)."""
+    start, end = raw.find(NAV_START), raw.find(NAV_END)
+    if start < 0 or end < start:
+        return None
+    navigation = render_to_string(NAV_TEMPLATE, request=request).encode()
+    return thawed_page(raw[: start + len(NAV_START)] + navigation + raw[end:])
 
 
 def page_key(request: HttpRequest) -> dict[str, str]:
@@ -68,28 +98,53 @@ def thawed_page(raw: bytes) -> HttpResponse:
     return HttpResponse(body, content_type=content_type.decode())
 
 
+def _shared_page(
+    request: HttpRequest, render: Callable[[], HttpResponseBase], depends_on: Sequence[str]
+) -> HttpResponseBase:
+    """The page everyone without a session shares: cached, or ``render()`` (stored if nothing personal went in)."""
+    rendered: list[HttpResponseBase] = []
+
+    def build() -> bytes | None:
+        rendered.append(render())
+        return frozen_page(request, rendered[-1])
+
+    raw = cache.cached_bytes(PAGES, depends_on=depends_on, key=page_key(request), build=build)
+    if rendered:  # rendered here (a miss, or Redis down): the real response, stored or not
+        return rendered[-1]
+    return thawed_page(raw) if raw is not None else render()  # None only after a build, handled above
+
+
+def _shared_page_with_own_navigation(
+    request: HttpRequest, render: Callable[[], HttpResponseBase], depends_on: Sequence[str]
+) -> HttpResponseBase:
+    """The shared page with this visitor's navigation; on a miss, ``render()`` for them alone (never stored)."""
+    rendered: list[HttpResponseBase] = []
+
+    def build() -> None:
+        rendered.append(render())
+
+    raw = cache.cached_bytes(PAGES, depends_on=depends_on, key=page_key(request), build=build)
+    if rendered:
+        return rendered[-1]
+    return (raw is not None and with_own_navigation(request, raw)) or render()
+
+
 def anonymous_page_cache(*, depends_on: Sequence[str]) -> Callable[[View], View]:
-    """Serve a view's page whole from the cache to anonymous visitors; ``depends_on`` names its data."""
+    """Serve a view's page from the cache to visitors without a session, and with their own navigation to
+    visitors with one; ``depends_on`` names its data."""
 
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if not is_anonymous_visitor(request):
-                response = view(request, *args, **kwargs)
+            def render() -> HttpResponseBase:
+                return view(request, *args, **kwargs)
+
+            if is_anonymous_visitor(request):
+                response = _shared_page(request, render, depends_on)
+            elif has_only_a_session(request):
+                response = _shared_page_with_own_navigation(request, render, depends_on)
             else:
-                rendered: list[HttpResponseBase] = []
-
-                def build() -> bytes | None:
-                    rendered.append(view(request, *args, **kwargs))
-                    return frozen_page(request, rendered[-1])
-
-                raw = cache.cached_bytes(PAGES, depends_on=depends_on, key=page_key(request), build=build)
-                if rendered:  # rendered here (a miss, or Redis down): the real response, stored or not
-                    response = rendered[-1]
-                elif raw is not None:
-                    response = thawed_page(raw)
-                else:  # cannot happen: only a build that ran here answers None
-                    response = view(request, *args, **kwargs)
+                response = render()
             # Who the visitor is (their cookies) decides the page: shared caches must not mix them.
             patch_vary_headers(response, ("Cookie",))
             return response

@@ -43,6 +43,7 @@ SORTS = {
     "name": ("name", "id"),
 }
 DEFAULT_SORT = "newest"
+NEW_ARRIVALS_COUNT = 8
 # Attribute names are data, not code: only plain identifiers reach a query.
 ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 MAX_ATTRIBUTE_FILTERS = 5
@@ -195,6 +196,12 @@ def product_list(query: ProductQuery) -> dict[str, Any] | None:
     return cache.cached(PRODUCTS, depends_on=(CATEGORIES,), key=query.cache_key(), build=build)
 
 
+def new_arrivals() -> list[dict[str, Any]]:
+    """The newest products on sale, as cards (the home page)."""
+    listing = product_list(ProductQuery(sort="newest", page_size=NEW_ARRIVALS_COUNT)) or {}
+    return listing.get("results", [])
+
+
 def product_detail_by_id(product_id: str) -> dict[str, Any] | None:
     """A product page's data by id; None when there is no such product on sale."""
     try:
@@ -268,7 +275,12 @@ def category_facets(slug: str) -> dict[str, list[str]]:
     def build() -> dict[str, list[str]]:
         category_ids = _category_and_descendant_ids(slug) or []
         values: dict[str, set[str]] = {}
-        rows = Product.objects.filter(is_active=True, category_id__in=category_ids).values_list("attributes", flat=True)
+        # No order: the values go into sets (and an order is a sort, over every product of the category).
+        rows = (
+            Product.objects.filter(is_active=True, category_id__in=category_ids)
+            .order_by()
+            .values_list("attributes", flat=True)
+        )
         for attributes in rows:
             for name, value in (attributes or {}).items():
                 if ATTRIBUTE_NAME.match(name) and isinstance(value, str | int | float):

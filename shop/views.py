@@ -22,7 +22,6 @@ from shop.page_cache import anonymous_page_cache
 from shop.queries import ATTRIBUTE_PREFIX, parse_product_query
 from shop.selectors import CATEGORIES, DEFAULT_SORT, PRODUCTS, ProductQuery
 
-NEW_ARRIVALS_COUNT = 8
 PAGE_WINDOW_RADIUS = 2
 # Errors shown next to a form field; any other parameter's error goes to the summary above the form.
 FIELD_ERRORS = ("q", "min_price", "max_price", "in_stock", "sort")
@@ -236,10 +235,9 @@ def _category_path(tree: list[dict[str, Any]], slug: str) -> list[dict[str, Any]
 @catalog_page_cache
 def home(request: HttpRequest) -> HttpResponse:
     """The shop front: category navigation, new arrivals and a search box."""
-    new_arrivals = selectors.product_list(ProductQuery(sort="newest", page_size=NEW_ARRIVALS_COUNT)) or {}
     context = {
         "tree": selectors.category_tree(),
-        "new_arrivals": new_arrivals.get("results", []),
+        "new_arrivals": selectors.new_arrivals(),
         "canonical_url": _absolute(request, reverse("shop:home")),
     }
     return render(request, "home.html", context)

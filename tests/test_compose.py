@@ -160,6 +160,17 @@ def websocket_option_problems(text: str, launcher_argv: list[str]) -> list[str]:
             if option.startswith("--ws") and f"{option} {value}" not in command]  # fmt: skip
 
 
+def redis_option_problems(compose: dict, launcher_args: tuple[str, ...]) -> list[str]:
+    """Options `make run` gives redis-server (persistence, eviction) that compose's Redis lacks or sets apart."""
+    command = list(compose["services"]["redis"].get("command") or [])
+    problems = []
+    for option, value in itertools.batched(launcher_args, 2, strict=True):
+        given = command[command.index(option) + 1] if option in command[:-1] else None
+        if given != value:
+            problems.append(f"redis: {option} is {given}, make run uses {value}")
+    return problems
+
+
 # --- docker-compose.yml and the CI workflow against their published schemas ----------
 
 SCHEMAS = {COMPOSE: "vendor.compose-spec", WORKFLOW: "vendor.github-workflows"}
@@ -278,6 +289,19 @@ def test_the_image_serves_websockets_as_make_run_does() -> None:
     assert websocket_option_problems(dockerfile, argv) == []
     compressed = dockerfile.replace(" --ws-per-message-deflate false", "")
     assert websocket_option_problems(compressed, argv) == ["CMD lacks --ws-per-message-deflate false"]
+
+
+def test_compose_redis_keeps_and_evicts_as_make_run_does() -> None:
+    from devstack.services import REDIS_MEMORY_ARGS, REDIS_PERSISTENCE_ARGS
+
+    launcher = (*REDIS_PERSISTENCE_ARGS, *REDIS_MEMORY_ARGS)
+    assert ("--maxmemory-policy", "noeviction") in itertools.batched(launcher, 2, strict=True)
+    compose = load_yaml(COMPOSE)
+    assert redis_option_problems(compose, launcher) == []
+    command = compose["services"]["redis"]["command"]
+    command[command.index("noeviction")] = "allkeys-lru"
+    expected = "redis: --maxmemory-policy is allkeys-lru, make run uses noeviction"
+    assert redis_option_problems(compose, launcher) == [expected]
 
 
 def test_entrypoint_hands_over_to_cmd() -> None:

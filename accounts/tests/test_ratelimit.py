@@ -18,7 +18,7 @@ from django_redis import get_redis_connection
 from accounts import ratelimit
 from accounts.forms import LOGIN_FAILED
 from accounts.models import User
-from devstack.processes import free_port
+from common.tests.helpers import redis_down_caches
 from tests.jobs.workers import jobs_run
 
 pytestmark = pytest.mark.django_db
@@ -139,7 +139,7 @@ def test_password_reset_lifts_the_account_lockout(client: Client, shopper: User)
 def test_login_and_reset_fail_open_when_redis_is_down(
     client: Client, shopper: User, settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    dead = redis_down_caches(settings.CACHES)
     started = time.monotonic()
     with override_settings(CACHES=dead), caplog.at_level(logging.WARNING):
         fail(client, 6)
@@ -283,7 +283,7 @@ def test_signups_fail_open_when_redis_is_down_like_logins(settings, caplog: pyte
     # The documented choice (accounts/ratelimit.py, docs/security.md): an outage must not stop
     # new customers at checkout; it removes the brake for as long as it lasts.
     settings.SIGNUPS_PER_IP = 1
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    dead = redis_down_caches(settings.CACHES)
     started = time.monotonic()
     with override_settings(CACHES=dead), caplog.at_level(logging.WARNING):
         statuses = [signup(number).status_code for number in range(3)]

@@ -169,7 +169,7 @@ def test_header_shows_login_links_or_account_and_logout(client: Client, shopper:
 
     client.force_login(shopper)
     page = client.get("/account/").text
-    assert '<a href="/account/">Account</a>' in page
+    assert '<a href="/account/" data-account-link>Account (Ana)</a>' in page
     assert '<form class="nav-logout" action="/account/logout/" method="post">' in page
 
 

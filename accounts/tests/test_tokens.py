@@ -18,7 +18,7 @@ from accounts import blocklist, services
 from accounts.api import ERROR_SESSION_NOT_FOUND
 from accounts.models import User
 from accounts.tokens import ERROR_FAMILY_ENDED
-from devstack.processes import free_port
+from common.tests.helpers import redis_down_caches
 
 PASSWORD = "correct horse battery"
 
@@ -235,7 +235,7 @@ def test_every_auth_key_has_a_ttl(http: httpx.Client, shopper: User) -> None:
 
 def test_redis_down_fails_closed_with_503_and_catalog_serves(http: httpx.Client, shopper: User, settings) -> None:
     pair = login(http)
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    dead = redis_down_caches(settings.CACHES)
     with override_settings(CACHES=dead):
         response = me(http, pair["access"])
         assert response.status_code == 503

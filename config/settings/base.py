@@ -98,8 +98,27 @@ CACHES = {
             "IGNORE_EXCEPTIONS": True,
         },
     },
+    # Site sessions' copies (accounts/session_store.py): errors reach the store, which falls
+    # back to MongoDB, where every session is stored (docs/decisions/0008-site-sessions-in-redis.md).
+    "sessions": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "sess",
+        "KEY_FUNCTION": "accounts.session_store.session_cache_key",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
+        },
+    },
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+# --- Site sessions: stored in MongoDB, read from Redis -------------------------------
+# https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
+SESSION_ENGINE = "accounts.session_store"
+SESSION_CACHE_ALIAS = "sessions"
 
 CHANNEL_LAYERS = {
     "default": {
@@ -180,7 +199,8 @@ MIDDLEWARE = [
     "config.limits.BodyTooLargeMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the user read from their card in Redis (accounts/user_cache.py).
+    "accounts.middleware.CardAuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
@@ -237,6 +257,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "orders.context_processors.pending_orders",
             ],
         },
     },
@@ -335,6 +356,11 @@ ORDER_EXPIRY_INTERVAL_SECONDS = env_int("ORDER_EXPIRY_INTERVAL_SECONDS", default
 # A checkout is refused (409 too_many_pending_orders) while the user has this many unpaid orders.
 MAX_PENDING_ORDERS_PER_USER = env_int("MAX_PENDING_ORDERS_PER_USER", default=5, minimum=1)
 
+# --- Start-up ---------------------------------------------------------------------
+# Each app process loads the first pages' data, templates and messages before it serves
+# (shop/warmup.py, config/lifespan.py), so the first visitor does not pay for them.
+WARM_UP_AT_START = env_bool("WARM_UP_AT_START", default=True)
+
 # --- E-mail (common/mail.py): sent by the worker, never inside a request ---------------------------
 # Production: SMTP from the environment. Without EMAIL_HOST, local runs write every message to a
 # file under EMAIL_FILE_PATH (the `make run` banner says where) and tests capture them.
@@ -372,10 +398,14 @@ DEMO_DATA_ALLOWED = True  # production.py turns it off: demo accounts never exis
 
 # --- Logging ----------------------------------------------------------------------
 
+# Every record goes to the root's one handler, once. Django's own "django" logger has a console
+# handler of its own in debug (django.utils.log.DEFAULT_LOGGING), which printed every warning of
+# django.* twice with DJANGO_DEBUG=1; here it has none and passes its records up to the root.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

@@ -10,6 +10,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from common.mongo_commands import RECORDER
 from config.env import env_list, env_str
 from config.settings.base import *  # noqa: F403
 
@@ -37,6 +38,10 @@ WHITENOISE_AUTOREFRESH = True
 DEMO_CATALOG_SIZE = 40
 # Tests of stock and expiry place many orders for one shopper; the cap's own tests set it low.
 MAX_PENDING_ORDERS_PER_USER = 1000
+# The lifespan's tests start and stop it without a database; config/tests/test_lifespan.py turns it on.
+WARM_UP_AT_START = False
+# Tests count MongoDB round trips (common/mongo_commands.py): a signed-in catalog page makes none.
+DATABASES["default"]["OPTIONS"]["event_listeners"] = [RECORDER]
 
 # --- Only servers started for the tests ---------------------------------------------------------
 # A server is the tests' when it is the one named TEST_REDIS_URL / TEST_MONGODB_URI (servers provided

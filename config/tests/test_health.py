@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
+from common.tests.helpers import caches_at, unreachable_redis_url
 from config.health import redact_url
-from devstack.processes import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +20,8 @@ def test_healthz_reports_both_dependencies_ok(client: Client) -> None:
 
 
 def test_healthz_names_redis_when_it_is_down(client: Client, settings) -> None:
-    dead_url = f"redis://127.0.0.1:{free_port()}/0"
-    caches = {"default": {**settings.CACHES["default"], "LOCATION": dead_url}}
+    dead_url = unreachable_redis_url()
+    caches = caches_at(dead_url, settings.CACHES)
     with override_settings(CACHES=caches, REDIS_URL=dead_url):
         response = client.get("/healthz")
     assert response.status_code == 503

@@ -41,7 +41,8 @@ def test_serves_health_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         assert body["dependencies"]["redis"]["status"] == "ok"
         assert "created demo account admin@example.com" in stack.output
         banner = stack.output.split("Tienda is running at", 1)[1]
-        assert f"admin:  http://127.0.0.1:{stack.port}/admin/" in banner
+        assert f"  admin:  http://127.0.0.1:{stack.port}/admin/" in banner
+        assert "mode:   production-like (DEBUG off, strict Content-Security-Policy)" in banner
         assert f"queues: http://127.0.0.1:{stack.port}/admin/django_rq/dashboard/" in banner
         assert f"e-mails the shop sent: {tmp_path / 'var' / 'mail'}/" in banner
         stop_and_check_nothing_is_left(stack, signal.SIGTERM)

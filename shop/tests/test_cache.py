@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 from django_redis import get_redis_connection
 
-from devstack.processes import free_port
+from common.tests.helpers import redis_down_caches
 from shop import cache
 from tests.concurrency import all_at_once
 
@@ -96,7 +96,7 @@ def test_stampede_on_a_missing_key_rebuilds_it_once(patient_stampede: None) -> N
 
 
 def test_redis_down_fails_open(settings) -> None:
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    dead = redis_down_caches(settings.CACHES)
     with override_settings(CACHES=dead):
         started = time.monotonic()
         assert cache.cached("demo", key="k", build=lambda: {"from": "db"}) == {"from": "db"}
@@ -112,7 +112,7 @@ def test_an_invalidation_missed_while_redis_was_down_happens_when_it_answers(set
     value = {"v": 1}
     assert cache.cached("demo", key="k", build=lambda: dict(value)) == {"v": 1}
     value["v"] = 2  # the database write...
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    dead = redis_down_caches(settings.CACHES)
     with override_settings(CACHES=dead):
         cache.invalidate("demo")  # ...whose invalidation fails
         assert "demo" in cache.unbumped()

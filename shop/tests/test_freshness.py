@@ -7,9 +7,10 @@ import time
 from decimal import Decimal
 from types import SimpleNamespace
 
+from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 
-from devstack.processes import free_port
+from common.tests.helpers import redis_down_caches
 from shop import cache, services
 from shop.selectors import PAGES, PRODUCTS, ProductQuery, product_list
 from shop.tests.helpers import admin_inline_edit
@@ -27,8 +28,12 @@ def shows(client: Client, text: str) -> tuple[bool, bool, bool]:
 
 def test_second_request_is_a_cache_hit(client: Client, admin_client: Client, catalog: SimpleNamespace) -> None:
     # Anonymous visitors get the whole page from the cache; a visitor with a session (here an admin)
-    # gets the page rendered around the cached listing body.
-    for visitor, namespace in ((client, PAGES), (admin_client, PRODUCTS)):
+    # gets the same page with their own navigation; with a message waiting, the page rendered around
+    # the cached listing body.
+    with_a_message = Client()
+    with_a_message.force_login(get_user_model().objects.create_user("ana@example.com", "x"))
+    with_a_message.cookies["messages"] = "a message cookie makes the page personal"
+    for visitor, namespace in ((client, PAGES), (admin_client, PAGES), (with_a_message, PRODUCTS)):
         visitor.get("/c/t-shirts/")
         before = cache.stats([namespace])[namespace]
         visitor.get("/c/t-shirts/")
@@ -63,7 +68,7 @@ def test_bulk_update_is_on_the_next_page_and_api_answer(client: Client, catalog:
 
 
 def test_redis_down_still_serves_pages_and_api(client: Client, catalog: SimpleNamespace, settings) -> None:
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    dead = redis_down_caches(settings.CACHES)
     with override_settings(CACHES=dead):
         for url in ("/", "/c/t-shirts/", "/p/linen-tee/", "/search/?q=linen", "/api/products/", "/api/categories/"):
             response = client.get(url)

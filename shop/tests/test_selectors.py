@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from django.test import override_settings
 
-from devstack.processes import free_port
+from common.tests.helpers import redis_down_caches
 from shop.selectors import ProductQuery, category_facets, product_detail_by_id, product_detail_by_slug, product_list
 
 
@@ -57,7 +57,7 @@ def test_detail_and_facets(catalog: SimpleNamespace) -> None:
 
 
 def test_catalog_is_served_when_redis_is_down(catalog: SimpleNamespace, settings) -> None:
-    dead = {"default": {**settings.CACHES["default"], "LOCATION": f"redis://127.0.0.1:{free_port()}/0"}}
+    dead = redis_down_caches(settings.CACHES)
     with override_settings(CACHES=dead):
         assert sorted(names(category="t-shirts")) == ["Cotton tee", "Linen tee"]
         assert product_detail_by_slug("harbor-novel")["sku"] == "BK-1"

@@ -57,26 +57,20 @@ class Command(BaseCommand):
             categories[category.slug] = existing or category_saved(category=category)
         started = time.monotonic()
         interactive = sys.stdout.isatty()
-        batches: list[tuple[int, float]] = [(0, started)]
+        previous = started
 
         def progress(done: int) -> None:
+            # Each batch's own time too: a load whose batches slow down as the catalog grows is a bug.
+            nonlocal previous
             now = time.monotonic()
-            batches.append((done, now))
-            line = f"    products: {done:,}/{size:,} ({now - started:.0f} s, about {eta(done):.0f} s left)"
+            left = (size - done) * (now - started) / max(1, done)
+            line = (
+                f"    products: {done:,}/{size:,} ({now - started:.1f} s; this batch {now - previous:.1f} s; "
+                f"about {left:.0f} s left)"
+            )
+            previous = now
             self.stdout.write(f"\r{line}" if interactive else line, ending="" if interactive else "\n")
             self.stdout.flush()
-
-        def eta(done: int) -> float:
-            # mongoeco's inserts slow down as the collection grows: extrapolate the
-            # per-batch time's growth instead of assuming a constant rate.
-            (n1, t1), (n2, t2) = batches[-2], batches[-1]
-            per_item = (t2 - t1) / max(1, n2 - n1)
-            growth = 0.0
-            if len(batches) >= 3:
-                n0, t0 = batches[-3]
-                growth = max(0.0, per_item - (t1 - t0) / max(1, n1 - n0)) / max(1, n2 - n1)
-            remaining = size - done
-            return remaining * per_item + growth * remaining * remaining / 2
 
         created = products_import(products=demo.products(categories, size=size, seed=seed), progress=progress)
         if interactive:

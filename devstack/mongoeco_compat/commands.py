@@ -1,68 +1,85 @@
-"""Fixes for gaps in mongoeco's wire server that django-mongodb-backend runs into.
+"""Rewrites of incoming commands, and the ``$not`` expression operator mongoeco lacks.
 
-Each fix is a mongoeco gap, not a Django or MongoDB behaviour: real MongoDB
-needs none of them. mongoeco is pinned exactly in requirements.txt because
-these patches reach into its internals; each one has a test in
-``devstack/tests/test_mongoeco_compat.py`` that fails without it.
+- ``buildinfo``: pymongo's server_info() sends the lowercase spelling; mongoeco only knows the other.
+- Nested field specs (``{"$project": {"a": {"b": 1}}}``) become dotted paths: mongoeco mishandles
+  the nested form silently (wrong values, ignored ordering); MongoDB treats both spellings the same.
+- ``$addFields`` stages that set fields to themselves (``{"price": "$price"}``, which
+  django-mongodb-backend emits before every ``$sort``) are dropped: they change no document, and
+  mongoeco stops pushing ``$sort``/``$skip``/``$limit`` down to its engine at any stage it does not
+  know, so a listing sorted and paged all matching documents in Python.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
-
-from bson import ObjectId
-
-BUILDINFO_ALIAS = "buildinfo_alias"
-NOT_OPERATOR = "not_operator"
-FLAT_FIELD_SPECS = "flat_field_specs"
-INSERT_WITHOUT_ID_SCAN = "insert_without_id_scan"
-FIXES = (BUILDINFO_ALIAS, NOT_OPERATOR, FLAT_FIELD_SPECS, INSERT_WITHOUT_ID_SCAN)
-
-_applied: set[str] = set()
 
 # pymongo's server_info() sends the lowercase spelling; mongoeco only knows the other.
 COMMAND_ALIASES = {"buildinfo": "buildInfo"}
 
-_COMMAND_REWRITE_PATCHED = "_command_rewrite_patched"
 _FIELD_SPEC_STAGES = ("$project", "$addFields", "$set")
 _NESTED_PIPELINE_STAGES = ("$lookup", "$unionWith")
+_SELF_ASSIGNING_STAGES = ("$addFields", "$set")
+
+# Which rewrites run; set by install_rewrites().
+_enabled = {"alias": False, "flatten": False, "drop_self_assignments": False}
+_patched: list[bool] = []
 
 
-def apply(*, skip: tuple[str, ...] = ()) -> None:
-    """Install every fix but those in ``skip`` (tests skip one to show it is needed)."""
-    unknown = set(skip) - set(FIXES)
-    if unknown:
-        raise ValueError(f"unknown mongoeco fixes: {sorted(unknown)}")
-    wanted = [fix for fix in FIXES if fix not in skip and fix not in _applied]
-    if BUILDINFO_ALIAS in wanted or FLAT_FIELD_SPECS in wanted:
-        _patch_command_rewriting()
-    if NOT_OPERATOR in wanted:
-        _register_not_operator()
-    if INSERT_WITHOUT_ID_SCAN in wanted:
-        _skip_id_scan_for_exact_key_types()
-    _applied.update(wanted)
+# --- rewriting incoming commands --------------------------------------------
 
 
-# --- 1 and 3: rewrite incoming commands -------------------------------------
-
-
-def rewrite_command(body: dict[str, Any], *, alias: bool = True, flatten: bool = True) -> dict[str, Any]:
-    """Return ``body`` with the command name aliased and nested field specs flattened."""
+def rewrite_command(
+    body: dict[str, Any], *, alias: bool = True, flatten: bool = True, drop_self_assignments: bool = True
+) -> dict[str, Any]:
+    """Return ``body`` with the command name aliased, nested field specs flattened, no-op stages dropped."""
     if not body:
         return body
     name = next(iter(body))
     if alias and name in COMMAND_ALIASES:
         body = {(COMMAND_ALIASES[name] if key == name else key): value for key, value in body.items()}
         name = COMMAND_ALIASES[name]
-    if not flatten:
-        return body
+    if name == "explain" and isinstance(body.get("explain"), Mapping):
+        # What explain shows is then the plan of the command as it runs.
+        inner = rewrite_command(
+            dict(body["explain"]), alias=False, flatten=flatten, drop_self_assignments=drop_self_assignments
+        )
+        return {**body, "explain": inner}
     if name == "aggregate" and isinstance(body.get("pipeline"), list):
-        body = {**body, "pipeline": rewrite_pipeline(body["pipeline"])}
-    elif name == "find" and isinstance(body.get("projection"), Mapping):
+        pipeline = body["pipeline"]
+        if drop_self_assignments:
+            pipeline = without_self_assignments(pipeline)
+        if flatten:
+            pipeline = rewrite_pipeline(pipeline)
+        body = {**body, "pipeline": pipeline}
+    elif flatten and name == "find" and isinstance(body.get("projection"), Mapping):
         body = {**body, "projection": flatten_field_spec(body["projection"])}
     return body
+
+
+def without_self_assignments(pipeline: list[Any]) -> list[Any]:
+    """Drop top-level ``$addFields``/``$set`` stages whose every field is set to itself.
+
+    ``{"price": "$price"}`` leaves a document as it was: an existing field keeps its value and
+    place, a missing one stays missing. Dotted names are kept (they set into arrays element-wise).
+    """
+    return [stage for stage in pipeline if not _assigns_only_itself(stage)]
+
+
+def _assigns_only_itself(stage: Any) -> bool:
+    if not isinstance(stage, Mapping) or len(stage) != 1:
+        return False
+    ((operator, spec),) = stage.items()
+    return (
+        operator in _SELF_ASSIGNING_STAGES
+        and isinstance(spec, Mapping)
+        and bool(spec)
+        and all(
+            isinstance(key, str) and key and "." not in key and not key.startswith("$") and value == f"${key}"
+            for key, value in spec.items()
+        )
+    )
 
 
 def rewrite_pipeline(pipeline: list[Any]) -> list[Any]:
@@ -111,25 +128,26 @@ def _is_nested_field_spec(value: Any) -> bool:
     )
 
 
-def _patch_command_rewriting() -> None:
+def install_rewrites(*, alias: bool, flatten: bool, drop_self_assignments: bool) -> None:
+    """Rewrite every incoming command (each rewrite on or off)."""
     from mongoeco.wire import executor
 
-    if _COMMAND_REWRITE_PATCHED in _applied:
+    _enabled.update(alias=alias, flatten=flatten, drop_self_assignments=drop_self_assignments)
+    if _patched:
         return
+    _patched.append(True)
     original = executor.build_request_context
 
     @functools.wraps(original)
     def build_request_context(body: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        body = rewrite_command(body, alias=BUILDINFO_ALIAS in _applied, flatten=FLAT_FIELD_SPECS in _applied)
-        return original(body, *args, **kwargs)
+        return original(rewrite_command(body, **_enabled), *args, **kwargs)
 
     # Patched where it is looked up, so the rewrite runs before mongoeco's
     # command-name check rejects the lowercase alias.
     executor.build_request_context = build_request_context
-    _applied.add(_COMMAND_REWRITE_PATCHED)
 
 
-# --- 2: the $not expression operator ----------------------------------------
+# --- the $not expression operator -----------------------------------------
 
 
 def not_operator(document: Any, args: Any, variables: Any, dialect: Any, context: Any) -> bool:
@@ -148,39 +166,7 @@ def is_truthy(value: Any, *, missing: object) -> bool:
     return True
 
 
-def _register_not_operator() -> None:
+def install_not_operator() -> None:
     from mongoeco.core.aggregation import register_aggregation_expression_operator
 
     register_aggregation_expression_operator("$not", not_operator)
-
-
-# --- 4: bulk-insert speed ---------------------------------------------------
-
-
-def _has_exact_key_id(document: Mapping[str, Any]) -> bool:
-    # ObjectIds and strings have one BSON spelling each, so the exact storage-key
-    # lookup mongoeco already does catches every duplicate; the scan only
-    # matters for numbers (1 == 1.0 == Decimal128("1")).
-    return isinstance(document.get("_id"), (ObjectId, str))
-
-
-def _without_id_scan(method: Callable[..., None], document_position: int) -> Callable[..., None]:
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
-        document = args[document_position] if len(args) > document_position else None
-        if isinstance(document, Mapping) and _has_exact_key_id(document):
-            kwargs["scan_payload_id"] = False
-        return method(self, *args, **kwargs)
-
-    return wrapper
-
-
-def _skip_id_scan_for_exact_key_types() -> None:
-    from mongoeco.engines.memory import MemoryEngine
-    from mongoeco.engines.sqlite import SQLiteEngine
-
-    # (db_name, coll_name, document, ...): the document is the third positional argument.
-    MemoryEngine._ensure_unique_indexes = _without_id_scan(MemoryEngine._ensure_unique_indexes, 2)
-    SQLiteEngine._validate_document_against_unique_indexes = _without_id_scan(
-        SQLiteEngine._validate_document_against_unique_indexes, 2
-    )

@@ -1,0 +1,134 @@
+"""Fixes for gaps and slow paths in mongoeco, the MongoDB stand-in `make run` and `make test` start.
+
+Each fix is a mongoeco gap, not a Django or MongoDB behaviour: real MongoDB needs none of them.
+They reach into mongoeco's internals, so mongoeco is pinned exactly (requirements.txt) and
+``apply`` refuses to run against any other version. Each fix has a test that fails without it
+(``devstack/tests/test_mongoeco_compat.py`` for the gaps, ``test_mongoeco_speed.py`` and
+``test_mongoeco_writes.py`` for the speed-ups, ``test_sql_reads.py`` comparing the SQL reads'
+answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
+
+- commands.py: the ``buildinfo`` alias, nested field specs, self-assigning ``$addFields``, ``$not``;
+- writes.py: inserts skip a whole-collection ``_id`` scan; an insert command is one transaction; the
+  memory engine remembers stored documents' unique-index answers;
+- startup.py: opening a file rewrites only the scalar index entries that are wrong;
+- scalar_index.py: one SQLite index serves every scalar index (mongoeco made an identical one each);
+- changes.py: cached per-collection facts follow each write instead of being dropped;
+- reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL, on its own connection;
+- counts.py: counting aggregations use the engine's count.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+from devstack.mongoeco_compat.commands import (
+    flatten_field_spec,
+    is_truthy,
+    not_operator,
+    rewrite_command,
+    rewrite_pipeline,
+    without_self_assignments,
+)
+
+PINNED_VERSION = "4.11.0"
+
+BUILDINFO_ALIAS = "buildinfo_alias"
+NOT_OPERATOR = "not_operator"
+FLAT_FIELD_SPECS = "flat_field_specs"
+SELF_ASSIGNMENTS = "drop_self_assignments"
+INSERT_WITHOUT_ID_SCAN = "insert_without_id_scan"
+BATCHED_INSERTS = "batched_inserts"
+MEMORY_UNIQUE_CHECKS = "memory_unique_checks"
+STARTUP_WRITES_DIFFERENCES = "startup_writes_differences"
+SHARED_SCALAR_INDEX = "shared_scalar_index"
+FEATURES_FOLLOW_WRITES = "features_follow_writes"
+SQL_READS = "sql_reads"
+SHARED_READS = "shared_reads"
+COUNT_SHORTCUT = "count_shortcut"
+FIXES = (
+    BUILDINFO_ALIAS,
+    NOT_OPERATOR,
+    FLAT_FIELD_SPECS,
+    SELF_ASSIGNMENTS,
+    INSERT_WITHOUT_ID_SCAN,
+    BATCHED_INSERTS,
+    MEMORY_UNIQUE_CHECKS,
+    STARTUP_WRITES_DIFFERENCES,
+    SHARED_SCALAR_INDEX,
+    FEATURES_FOLLOW_WRITES,
+    SQL_READS,
+    SHARED_READS,
+    COUNT_SHORTCUT,
+)
+
+__all__ = [
+    "FIXES",
+    "PINNED_VERSION",
+    "apply",
+    "check_version",
+    "flatten_field_spec",
+    "is_truthy",
+    "not_operator",
+    "rewrite_command",
+    "rewrite_pipeline",
+    "without_self_assignments",
+]
+
+_applied: set[str] = set()
+
+
+class VersionMismatch(RuntimeError):
+    """The installed mongoeco is not the version these fixes were written against."""
+
+
+def check_version(installed: str | None = None) -> None:
+    """Raise unless the installed mongoeco is PINNED_VERSION."""
+    installed = installed or metadata.version("mongoeco")
+    if installed != PINNED_VERSION:
+        raise VersionMismatch(
+            f"mongoeco {installed} is installed, but devstack/mongoeco_compat patches the internals of "
+            f"mongoeco {PINNED_VERSION}. Install the pinned version (`make setup`), or review every fix "
+            "in devstack/mongoeco_compat/ against the new version, run its tests, then update "
+            "PINNED_VERSION and requirements.txt together."
+        )
+
+
+def apply(*, skip: tuple[str, ...] = ()) -> None:
+    """Install every fix but those in ``skip`` (tests skip one to show it is needed)."""
+    check_version()
+    unknown = set(skip) - set(FIXES)
+    if unknown:
+        raise ValueError(f"unknown mongoeco fixes: {sorted(unknown)}")
+    wanted = {fix for fix in FIXES if fix not in skip}
+    new = wanted - _applied
+    if not new:
+        return
+    from devstack.mongoeco_compat import changes, commands, counts, reads, scalar_index, startup, writes
+
+    if new & {BUILDINFO_ALIAS, FLAT_FIELD_SPECS, SELF_ASSIGNMENTS}:
+        commands.install_rewrites(
+            alias=BUILDINFO_ALIAS in wanted,
+            flatten=FLAT_FIELD_SPECS in wanted,
+            drop_self_assignments=SELF_ASSIGNMENTS in wanted,
+        )
+    if NOT_OPERATOR in new:
+        commands.install_not_operator()
+    if INSERT_WITHOUT_ID_SCAN in new:
+        writes.install_insert_without_id_scan()
+    if BATCHED_INSERTS in new:
+        writes.install_batched_inserts()
+    if MEMORY_UNIQUE_CHECKS in new:
+        writes.install_memory_unique_checks()
+    if STARTUP_WRITES_DIFFERENCES in new:
+        startup.install()
+    if SHARED_SCALAR_INDEX in new:
+        scalar_index.install()
+    if new & {FEATURES_FOLLOW_WRITES, SQL_READS} and not _applied & {FEATURES_FOLLOW_WRITES, SQL_READS}:
+        changes.install(features=FEATURES_FOLLOW_WRITES in wanted)
+    if SQL_READS in new:
+        reads.install()
+    if SHARED_READS in new:
+        reads.install_shared_reads()
+    if COUNT_SHORTCUT in new:
+        counts.install()
+    _applied.update(new)

@@ -1,0 +1,161 @@
+"""Each mongoeco read speed-up (and the version guard) is needed: mongoeco does the slow thing
+without it, and it changes no answer. The answers of reads in SQL are compared query by query in
+test_sql_reads.py; the write and start-up speed-ups are in test_mongoeco_writes.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pymongo
+import pytest
+from mongoeco.engines import SQLiteEngine
+
+from devstack import mongoeco_compat
+from devstack.mongoeco_compat import commands, counts, reads
+from devstack.testing import wire_server
+from devstack.tests.engine_helpers import CallCounter, django_pipelines, fill, in_process, unpatched
+
+ROOT = Path(__file__).resolve().parents[2]
+DJANGO_COUNT = django_pipelines({"n": {"$gte": 0}}, [("n", 1)])[0]
+
+
+class TestVersionGuard:
+    def test_the_installed_mongoeco_is_the_pinned_one(self) -> None:
+        mongoeco_compat.check_version()
+        assert f"mongoeco=={mongoeco_compat.PINNED_VERSION}\n" in (ROOT / "requirements.txt").read_text()
+
+    def test_another_version_stops_the_server_from_starting(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(mongoeco_compat.metadata, "version", lambda name: "4.12.0")
+        with pytest.raises(mongoeco_compat.VersionMismatch, match=r"mongoeco 4\.12\.0 is installed.*4\.11\.0"):
+            mongoeco_compat.apply()
+
+
+class TestSelfAssignments:
+    def test_only_stages_that_change_nothing_are_dropped(self) -> None:
+        kept = [
+            {"$addFields": {"price": "$cost"}},
+            {"$addFields": {"a.b": "$a.b"}},
+            {"$set": {"price": "$price", "flag": True}},
+            {"$project": {"price": "$price"}},
+        ]
+        dropped = [{"$addFields": {"price": "$price", "_id": "$_id"}}, {"$set": {"name": "$name"}}]
+        assert commands.without_self_assignments([*dropped, *kept]) == kept
+
+    @pytest.mark.parametrize(("without", "pushed_down"), [((), True), ((mongoeco_compat.SELF_ASSIGNMENTS,), False)])
+    def test_the_sort_and_page_reach_the_engine_only_with_the_fix(self, tmp_path, without, pushed_down) -> None:
+        pipeline = [
+            {"$match": {"n": {"$gte": 0}}},
+            {"$addFields": {"n": "$n", "_id": "$_id"}},
+            {"$sort": {"n": -1, "_id": 1}},
+            {"$skip": 2},
+            {"$limit": 3},
+        ]
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3", without=without) as client:
+            client.compat.items.insert_many([{"n": n} for n in range(10)])
+            assert [document["n"] for document in client.compat.items.aggregate(pipeline)] == [7, 6, 5]
+            plan = json.dumps(
+                client.compat.command("explain", {"aggregate": "items", "pipeline": pipeline, "cursor": {}})
+            )
+        assert ("LIMIT ?" in plan) is pushed_down
+
+
+class TestCountShortcut:
+    def test_recognises_constant_counts_only(self) -> None:
+        assert counts.count_shape(DJANGO_COUNT) is not None
+        assert counts.count_shape([{"$match": {"a": 1}}, {"$group": {"_id": 1, "n": {"$sum": 1}}}]) is not None
+        for stage in (
+            {"$group": {"_id": None, "n": {"$sum": "$qty"}}},
+            {"$group": {"_id": "$kind", "n": {"$sum": 1}}},
+            {"$group": {"_id": None, "n": {"$max": 1}}},
+            {"$group": {"_id": None, "n": {"$sum": {"$rand": {}}}}},
+        ):
+            assert counts.count_shape([{"$match": {}}, stage]) is None
+        assert counts.count_shape([*DJANGO_COUNT, {"$addFields": {"at": "$$NOW"}}]) is None
+        assert counts.count_shape([*DJANGO_COUNT, {"$sort": {"a": 1}}]) is None
+
+    @staticmethod
+    def documents_decoded_by_a_count(path: Path) -> tuple[list[Any], int]:
+        async def scenario(database: Any, engine: SQLiteEngine) -> tuple[list[Any], int]:
+            await fill(database, 300)
+            with CallCounter(SQLiteEngine, "_deserialize_document") as decoded:
+                reply = await database.command({"aggregate": "items", "pipeline": DJANGO_COUNT, "cursor": {}})
+            return reply["cursor"]["firstBatch"], decoded.calls
+
+        return in_process(path, scenario)
+
+    def test_a_count_decodes_no_documents_with_the_fix(self, tmp_path) -> None:
+        batch, decoded = self.documents_decoded_by_a_count(tmp_path / "db.sqlite3")
+        assert batch == [{"_id": None, "__count": 300}]
+        assert decoded < 10
+
+    def test_a_count_decodes_every_document_without_it(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.api._async._database_admin_read_commands import DatabaseAdminReadCommandService
+
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, DatabaseAdminReadCommandService, "execute_aggregate_command")
+        batch, decoded = self.documents_decoded_by_a_count(tmp_path / "db.sqlite3")
+        assert batch == [{"_id": None, "__count": 300}]
+        assert decoded >= 300
+
+
+def test_reads_in_sql_show_in_explain_only_with_the_fix(tmp_path) -> None:
+    for without, expected in (((), True), ((mongoeco_compat.SQL_READS,), False)):
+        with wire_server(sqlite_path=tmp_path / f"{expected}.sqlite3", without=without) as client:
+            client.compat.items.insert_many([{"n": n} for n in range(5)])
+            plan = json.dumps(client.compat.command("explain", {"find": "items", "filter": {"n": {"$gt": 1}}}))
+        assert (reads.SQL_MARKER in plan) is expected
+
+
+class TestSharedReads:
+    @staticmethod
+    def connections_opened_by_reads(path: Path) -> int:
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            await fill(database, 50)
+            items = database.get_collection("items")
+            with CallCounter(SQLiteEngine, "_create_sqlite_connection") as opened:
+                for n in range(20):
+                    assert len(await items.find({"n": {"$gte": n}}).to_list()) == 50 - n
+            return opened.calls
+
+        return in_process(path, scenario)
+
+    def test_reads_use_the_engine_connection_with_the_fix(self, tmp_path) -> None:
+        assert self.connections_opened_by_reads(tmp_path / "db.sqlite3") == 0
+
+    def test_each_read_opens_a_connection_without_it(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, SQLiteEngine, "_can_use_dedicated_reader")
+        assert self.connections_opened_by_reads(tmp_path / "db.sqlite3") >= 20
+
+    @pytest.mark.parametrize("without", [(), (mongoeco_compat.SHARED_READS,)])
+    def test_an_open_transaction_is_not_read_from_outside(self, tmp_path, without) -> None:
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3", without=without) as client:
+            items = client.compat.items
+            items.insert_one({"_id": 1})
+            with client.start_session() as session:
+                session.start_transaction()
+                items.insert_one({"_id": 2}, session=session)
+                # mongoeco refuses other sessions while a transaction is open, with the fix or not.
+                with pytest.raises(pymongo.errors.OperationFailure, match="another session"):
+                    list(items.find())
+                assert [document["_id"] for document in items.find(session=session, sort=[("_id", 1)])] == [1, 2]
+                session.commit_transaction()
+            assert [document["_id"] for document in items.find(sort=[("_id", 1)])] == [1, 2]
+
+
+def test_opening_a_file_learns_the_paths_queries_are_likely_to_name(tmp_path) -> None:
+    from devstack.mongoeco_compat.changes import state
+
+    path = tmp_path / "db.sqlite3"
+    in_process(path, lambda database, engine: fill(database, 30, attributes={"size": "M"}, tags=["a"]))
+
+    async def learned(database: Any, engine: SQLiteEngine) -> dict[str, bool]:
+        return dict(state(engine).undecided[("compat", "items")])
+
+    flags = in_process(path, learned)
+    assert flags["slug"] is False  # a declared index's field
+    assert flags["attributes.size"] is False  # a field of the first documents, one level down
+    assert flags["tags"] is True  # an array: queries naming it go to mongoeco

@@ -1,0 +1,269 @@
+"""Each mongoeco write and start-up speed-up is needed (mongoeco does the slow thing without it)
+and changes no answer. The helpers come from test_mongoeco_speed.py (the read speed-ups)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pymongo
+import pytest
+from mongoeco.api import AsyncMongoClient
+from mongoeco.engines import SQLiteEngine
+
+from devstack import mongoeco_compat
+from devstack.testing import wire_server
+from devstack.tests.engine_helpers import CallCounter, fill, in_process, unpatched
+
+
+class TestBatchedInserts:
+    @staticmethod
+    def single_inserts_for_one_command(path: Path) -> int:
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            with CallCounter(SQLiteEngine, "_insert_document_sync") as inserts:
+                reply = await database.command({"insert": "items", "documents": [{"n": n} for n in range(50)]})
+            assert reply["n"] == 50
+            return inserts.calls
+
+        return in_process(path, scenario)
+
+    def test_one_command_is_one_batch_with_the_fix(self, tmp_path) -> None:
+        assert self.single_inserts_for_one_command(tmp_path / "db.sqlite3") == 0
+
+    def test_each_document_is_its_own_insert_without_it(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.api._async._database_admin_write_commands import DatabaseAdminWriteCommandService
+
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, DatabaseAdminWriteCommandService, "command_insert")
+        assert self.single_inserts_for_one_command(tmp_path / "db.sqlite3") == 50
+
+    @staticmethod
+    def failing_batch(client: pymongo.MongoClient) -> tuple[dict[str, Any], list[Any]]:
+        items = client.compat.items
+        items.create_index("slug", unique=True)
+        items.insert_one({"_id": 3, "slug": "taken"})
+        documents = [{"_id": 10 + n, "slug": f"s{n}"} for n in range(8)]
+        documents[4]["slug"] = "taken"
+        reply = client.compat.command("insert", "items", documents=documents, check=False)
+        reply = {"n": reply["n"], "errors": [(e["index"], e["code"]) for e in reply.get("writeErrors", [])]}
+        return reply, list(items.find(sort=[("_id", 1)]))
+
+    def test_a_failing_document_gets_the_same_reply(self, tmp_path) -> None:
+        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
+            batched = self.failing_batch(fast)
+        without = (mongoeco_compat.BATCHED_INSERTS,)
+        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
+            one_by_one = self.failing_batch(plain)
+        assert batched == one_by_one
+        assert batched[0] == {"n": 4, "errors": [(4, 11000)]}
+
+
+class TestStartupWritesDifferences:
+    @staticmethod
+    def entries(path: Path) -> set[tuple[Any, ...]]:
+        import sqlite3
+
+        with sqlite3.connect(path) as connection:
+            return set(connection.execute("SELECT * FROM scalar_index_entries"))
+
+    @staticmethod
+    def reopen(path: Path) -> int:
+        """Open the file again; the rows the scalar-entry rebuild changed."""
+
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            return engine._tienda_backfill_changes
+
+        mongoeco_compat.apply()
+        original = SQLiteEngine._backfill_scalar_indexes_sync
+
+        def measuring(self: Any, conn: Any) -> None:
+            before = conn.total_changes
+            original(self, conn)
+            self._tienda_backfill_changes = conn.total_changes - before
+
+        SQLiteEngine._backfill_scalar_indexes_sync = measuring
+        try:
+            return in_process(path, scenario)
+        finally:
+            SQLiteEngine._backfill_scalar_indexes_sync = original
+
+    def test_a_clean_file_opens_without_rewriting_entries(self, tmp_path) -> None:
+        path = tmp_path / "db.sqlite3"
+        in_process(path, lambda database, engine: fill(database, 200))
+        entries = self.entries(path)
+        assert len(entries) >= 200
+        assert self.reopen(path) == 0
+        assert self.entries(path) == entries
+
+    def test_without_the_fix_every_entry_is_rewritten(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        path = tmp_path / "db.sqlite3"
+        in_process(path, lambda database, engine: fill(database, 200))
+        unpatched(monkeypatch, SQLiteEngine, "_backfill_scalar_indexes_sync")
+        assert self.reopen(path) >= 2 * len(self.entries(path))
+
+    def test_wrong_entries_end_as_a_full_rebuild_leaves_them(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        import sqlite3
+
+        path = tmp_path / "db.sqlite3"
+        in_process(path, lambda database, engine: fill(database, 200))
+        with sqlite3.connect(path) as connection:
+            connection.execute(
+                "DELETE FROM scalar_index_entries WHERE rowid IN (SELECT rowid FROM scalar_index_entries LIMIT 3)"
+            )
+            connection.execute(
+                "INSERT INTO scalar_index_entries SELECT collection_id, index_name, 'nowhere', element_type,"
+                " type_score, element_key FROM scalar_index_entries LIMIT 2"
+            )
+        rebuilt = tmp_path / "rebuilt.sqlite3"
+        shutil.copy(path, rebuilt)
+        assert self.reopen(path) == 5
+        with monkeypatch.context() as patch:
+            unpatched(patch, SQLiteEngine, "_backfill_scalar_indexes_sync")
+            self.reopen(rebuilt)
+        assert self.entries(path) == self.entries(rebuilt)
+
+
+class TestFeaturesFollowWrites:
+    @staticmethod
+    def collection_scans_by_one_insert(path: Path) -> int:
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            await fill(database, 300)
+            await database.get_collection("items").insert_one({"slug": "warm-up"})
+            scans = []
+            engine._connection.set_trace_callback(
+                lambda sql: scans.append(sql) if "json_type(document" in sql and "storage_key IN" not in sql else None
+            )
+            try:
+                await database.get_collection("items").insert_one({"slug": "one-more"})
+            finally:
+                engine._connection.set_trace_callback(None)
+            return len(scans)
+
+        return in_process(path, scenario)
+
+    def test_an_insert_reads_no_other_document_with_the_fix(self, tmp_path) -> None:
+        assert self.collection_scans_by_one_insert(tmp_path / "db.sqlite3") == 0
+
+    def test_an_insert_scans_the_collection_without_it(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, SQLiteEngine, "_invalidate_collection_features_cache")
+        assert self.collection_scans_by_one_insert(tmp_path / "db.sqlite3") >= 1
+
+    @staticmethod
+    def unique_array_elements(client: pymongo.MongoClient) -> list[str]:
+        items = client.compat.items
+        items.create_index("slug", unique=True)
+        outcomes = []
+        for document in ({"slug": "a"}, {"slug": ["b", "c"]}, {"slug": "c"}, {"slug": "d"}):
+            try:
+                items.insert_one(document)
+                outcomes.append("stored")
+            except pymongo.errors.DuplicateKeyError:
+                outcomes.append("duplicate")
+        items.delete_many({"slug": "b"})
+        items.insert_one({"slug": "b"})
+        return [*outcomes, str(items.count_documents({}))]
+
+    def test_unique_checks_still_see_arrays(self, tmp_path) -> None:
+        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
+            followed = self.unique_array_elements(fast)
+        without = (mongoeco_compat.FEATURES_FOLLOW_WRITES, mongoeco_compat.SQL_READS)
+        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
+            dropped = self.unique_array_elements(plain)
+        assert followed == dropped
+        assert followed[:4] == ["stored", "stored", "duplicate", "stored"]
+
+
+class TestMemoryUniqueChecks:
+    """The memory engine's unique checks stop re-testing every stored document (flushes, fixtures)."""
+
+    @staticmethod
+    def partial_filter_matches_for_one_insert() -> int:
+        from mongoeco.core.filtering import QueryEngine
+        from mongoeco.engines import MemoryEngine
+
+        mongoeco_compat.apply()
+
+        async def scenario() -> int:
+            async with AsyncMongoClient(MemoryEngine()) as client:
+                database = client.get_database("compat")
+                index = {"key": {"slug": 1, "kind": 1}, "name": "slug_kind", "unique": True,
+                         "partialFilterExpression": {"slug": {"$type": "string"}}}  # fmt: skip
+                await database.command({"createIndexes": "items", "indexes": [index]})
+                items = database.get_collection("items")
+                await items.insert_many([{"slug": f"item-{n}", "kind": n % 3} for n in range(300)])
+                await items.insert_one({"slug": "warm-up", "kind": 0})
+                with CallCounter(QueryEngine, "match_plan") as matches:
+                    await items.insert_one({"slug": "one-more", "kind": 1})
+                with pytest.raises(pymongo.errors.DuplicateKeyError):
+                    await items.insert_one({"slug": "item-4", "kind": 1})
+                return matches.calls
+
+        return asyncio.run(scenario())
+
+    def test_stored_documents_are_not_tested_again_with_the_fix(self) -> None:
+        assert self.partial_filter_matches_for_one_insert() < 20
+
+    def test_every_stored_document_is_tested_again_without_it(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.engines import memory
+
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, memory, "document_in_virtual_index")
+        unpatched(monkeypatch, memory.MemoryEngine, "_unique_index_keys")
+        assert self.partial_filter_matches_for_one_insert() >= 300
+
+
+class TestSharedScalarIndex:
+    @staticmethod
+    def scalar_entry_indexes(path: Path) -> list[str]:
+        import sqlite3
+
+        with sqlite3.connect(path) as connection:
+            rows = connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'scalar_index_entries'"
+            )
+            return sorted(name for (name,) in rows)
+
+    @staticmethod
+    def indexed_collection(client: pymongo.MongoClient) -> list[str]:
+        items = client.compat.items
+        for field in ("slug", "sku", "price", "name", "created_at"):
+            items.create_index(field, unique=field in ("slug", "sku"))
+        items.insert_many([{"slug": f"s{n}", "sku": f"k{n}", "price": n, "name": f"n{n}"} for n in range(50)])
+        outcomes = []
+        for document in ({"slug": "s3", "sku": "new"}, {"slug": "new", "sku": "k7"}, {"slug": "fresh", "sku": "x"}):
+            try:
+                items.insert_one(document)
+                outcomes.append("stored")
+            except pymongo.errors.DuplicateKeyError:
+                outcomes.append("duplicate")
+        items.drop_index("price_1")
+        outcomes.append(str(items.count_documents({"slug": "s9"})))
+        return outcomes
+
+    def test_one_index_serves_every_scalar_index(self, tmp_path) -> None:
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3") as client:
+            assert self.indexed_collection(client) == ["duplicate", "duplicate", "stored", "1"]
+        assert self.scalar_entry_indexes(tmp_path / "db.sqlite3") == [
+            "idx_scalar_index_entries_storage",
+            "scidx_shared",
+        ]
+
+    def test_without_it_each_index_has_its_own_copy(self, tmp_path) -> None:
+        without = (mongoeco_compat.SHARED_SCALAR_INDEX,)
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3", without=without) as client:
+            assert self.indexed_collection(client) == ["duplicate", "duplicate", "stored", "1"]
+        assert len(self.scalar_entry_indexes(tmp_path / "db.sqlite3")) == 5  # storage + 4 kept copies
+
+    def test_an_older_file_drops_its_copies_and_keeps_working(self, tmp_path) -> None:
+        path = tmp_path / "db.sqlite3"
+        with wire_server(sqlite_path=path, without=(mongoeco_compat.SHARED_SCALAR_INDEX,)) as client:
+            self.indexed_collection(client)
+        with wire_server(sqlite_path=path) as client:
+            items = client.compat.items
+            with pytest.raises(pymongo.errors.DuplicateKeyError):
+                items.insert_one({"slug": "s5", "sku": "other"})
+            assert items.count_documents({"sku": "k8"}) == 1
+        assert self.scalar_entry_indexes(path) == ["idx_scalar_index_entries_storage", "scidx_shared"]
