@@ -33,14 +33,16 @@ class UserAdmin(DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ("email",)
-    list_display = ("email", "full_name", "is_staff", "is_active", "blocked_at", "blocked_by", "date_joined")
-    list_filter = ("is_staff", "is_superuser", "is_active")
+    list_display = (
+        "email", "full_name", "email_confirmed", "is_staff", "is_active", "blocked_at", "blocked_by", "date_joined",
+    )  # fmt: skip
+    list_filter = ("is_staff", "is_superuser", "is_active", ("email_confirmed_at", admin.EmptyFieldListFilter))
     search_fields = ("email", "full_name")
-    readonly_fields = ("blocked_at", "blocked_by", "last_login", "date_joined")
+    readonly_fields = ("blocked_at", "blocked_by", "last_login", "date_joined", "email_confirmed_at", "language")
     actions = ("block_users", "unblock_users", "sign_out_everywhere")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("full_name",)}),
+        (_("Personal info"), {"fields": ("full_name", "language", "email_confirmed_at")}),
         (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -49,6 +51,10 @@ class UserAdmin(DjangoUserAdmin):
         (_("Important dates"), {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @admin.display(description=_("e-mail confirmed"), boolean=True, ordering="email_confirmed_at")
+    def email_confirmed(self, user: User) -> bool:
+        return user.email_confirmed_at is not None
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         # Unticking "active" is a ban, with the same effect as the "Block" action.

@@ -65,6 +65,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True, editable=False)
     blocked_by = models.CharField(_("blocked by"), max_length=254, blank=True, editable=False)
+    # The site language the user last used (sign-up, login, the language switch): their e-mails' language.
+    language = models.CharField(_("language"), max_length=8, blank=True, default="")
+    # Set when the user opened the link of the welcome e-mail (or reset their password by e-mail).
+    email_confirmed_at = models.DateTimeField(_("e-mail confirmed"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -76,6 +76,23 @@ def user_signup(*, email: str, password: str, full_name: str = "") -> User:
         raise EmailAlreadyRegistered(email) from error
 
 
+def user_language_remember(*, user: User, language: str) -> None:
+    """Keep the site language ``user`` uses: their e-mails are written in it."""
+    language = language[:8]
+    if language and user.pk and user.language != language:
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
+
+
+def user_email_confirm(*, user: User) -> bool:
+    """Record that ``user`` opened a link sent to their address; False if it was already confirmed."""
+    if user.email_confirmed_at is not None:
+        return False
+    user.email_confirmed_at = timezone.now()
+    User.objects.filter(pk=user.pk).update(email_confirmed_at=user.email_confirmed_at)
+    return True
+
+
 # --- API tokens -------------------------------------------------------------------------
 
 

@@ -81,6 +81,14 @@ def site_session_index(sender: Any, request: Any, user: User, **kwargs: Any) -> 
         site_sessions.site_session_index_add(user_id=user.pk, session_key=request.session.session_key)
 
 
+@receiver(user_logged_in, dispatch_uid="accounts.language_remember")
+def language_remember(sender: Any, request: Any, user: User, **kwargs: Any) -> None:
+    """Keep the language of the page the user logged in from: their e-mails are written in it."""
+    language = getattr(request, "LANGUAGE_CODE", "")
+    if language:
+        services.user_language_remember(user=user, language=language)
+
+
 @receiver(user_logged_out, dispatch_uid="accounts.site_session_unindex")
 def site_session_unindex(sender: Any, request: Any, user: User | None, **kwargs: Any) -> None:
     """Drop the site session from the index at logout, and close the sockets it opened."""

@@ -16,6 +16,7 @@ urlpatterns = [
     path("sessions/", api_session_views.api_sessions, name="api_sessions"),
     path("sessions/end-all/", api_session_views.sign_out_everywhere, name="sign_out_everywhere"),
     path("sessions/<str:family>/end/", api_session_views.api_session_end, name="api_session_end"),
+    path("confirm/<uidb64>/<token>/", views.email_confirm, name="email_confirm"),
     path("password/change/", views.SitePasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", views.SitePasswordChangeDoneView.as_view(), name="password_change_done"),
     path("password/reset/", views.SitePasswordResetView.as_view(), name="password_reset"),

@@ -17,15 +17,17 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import ngettext_lazy
+from django.utils.encoding import force_str
+from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts import ratelimit
+from accounts import mails, ratelimit
 from accounts.forms import EMAIL_TAKEN, EMAIL_TAKEN_CODE, EmailLoginForm, SignupForm
-from accounts.services import EmailAlreadyRegistered, user_signup
+from accounts.models import User
+from accounts.services import EmailAlreadyRegistered, user_email_confirm, user_language_remember, user_signup
 from accounts.site_sessions import site_session_index_add
 
 # User-facing messages, asserted by the tests.
@@ -38,6 +40,11 @@ RESET_LOCKED_OUT = ngettext_lazy(
     "Too many password reset requests. Try again in %(minutes)d minute.",
     "Too many password reset requests. Try again in %(minutes)d minutes.",
     "minutes",
+)
+EMAIL_CONFIRMED = gettext_lazy("Thank you: your e-mail address is confirmed.")
+EMAIL_CONFIRM_LINK_INVALID = gettext_lazy(
+    "This confirmation link is not valid any more: it was used already, or it is too old. "
+    "Sign in and look at your account page."
 )
 # The backend that checks site passwords; named so login() works if more backends are added.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -91,6 +98,8 @@ def signup(request: HttpRequest) -> HttpResponse:
         except EmailAlreadyRegistered:
             form.add_error("email", ValidationError(EMAIL_TAKEN, code=EMAIL_TAKEN_CODE))
         else:
+            user_language_remember(user=user, language=request.LANGUAGE_CODE)
+            mails.welcome_mail_enqueue(user=user)
             login(request, user, backend=MODEL_BACKEND)
             return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
     context = {"form": form, "next": _safe_next(request), "email_taken": form.has_error("email", EMAIL_TAKEN_CODE)}
@@ -176,12 +185,18 @@ class SitePasswordChangeDoneView(auth_views.PasswordChangeDoneView):
 
 
 class SitePasswordResetView(auth_views.PasswordResetView):
-    """Mails a reset link if an active account has the address; the answer is the same either way."""
+    """Queues a reset e-mail for the address typed; the job mails a link if an active account has it.
+
+    The request does the same for every address (one job queued, no database lookup), so the
+    answer and its timing say nothing about which addresses have accounts.
+    """
 
     template_name = "accounts/password_reset.html"
-    email_template_name = "registration/account_password_reset_email.txt"
-    subject_template_name = "registration/account_password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        mails.password_reset_mail_enqueue(email=form.cleaned_data["email"], language=self.request.LANGUAGE_CODE)
+        return redirect(self.get_success_url())
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         ip = ratelimit.client_ip(request)
@@ -207,8 +222,24 @@ class SitePasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         # Whoever holds the mailbox owns the account: lift a lockout a guesser may have caused.
         ratelimit.login_failures_clear(email=form.user.email)
+        user_email_confirm(user=form.user)  # the link reached the mailbox: the address is theirs
         return response
 
 
 class SitePasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     template_name = "accounts/password_reset_complete.html"
+
+
+@never_cache
+@require_safe
+def email_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    """The welcome e-mail's link: confirms the address, signed in or not."""
+    try:
+        user = User.objects.filter(pk=force_str(urlsafe_base64_decode(uidb64))).first()
+    except (ValueError, TypeError, ValidationError):  # not base64, or not an ObjectId
+        user = None
+    valid = user is not None and mails.email_confirmation_tokens.check_token(user, token)
+    if valid:
+        user_email_confirm(user=user)
+    message = EMAIL_CONFIRMED if valid else EMAIL_CONFIRM_LINK_INVALID
+    return render(request, "accounts/email_confirm.html", {"message": message}, status=200 if valid else 400)

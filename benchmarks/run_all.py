@@ -1,13 +1,15 @@
-"""`make bench`: start a fresh `make run` server twice, then the catalog, auth, push and signed-in benchmarks.
+"""`make bench`: start a fresh `make run` server twice, then the catalog, auth, push, signed-in and job queue
+benchmarks.
 
 Starts `python -m devstack run` (what `make run` runs) with DEBUG off, its own var directory and free
 ports, and the full demo catalog (5,000 products), and times it: the first start (servers,
 migrations, the demo catalog, healthz 200), each 500 products of the catalog load, and a later
 start on the same data after a clean stop. Against the second server it runs benchmarks/catalog.py,
-auth.py, push.py and signed_in.py, each with `--json`; stops it; then writes docs/benchmarks.md (machine, date,
-each figure against its target and the figure before the embedded MongoDB's speed-ups, the
-commands), docs/benchmarks/push-latency.png (push latency p50/p99 against the number of clients)
-and the same table into the README, between its `make bench` markers. Takes about ten minutes.
+auth.py, push.py, signed_in.py and job_queue.py, each with `--json`; stops it; then writes
+docs/benchmarks.md (machine, date, each figure against its target and the figure before the
+embedded MongoDB's speed-ups, the commands), docs/benchmarks/push-latency.png (push latency
+p50/p99 against the number of clients) and the same table into the README, between its `make bench`
+markers. Takes about ten minutes.
 `--quick` runs every step on a small catalog with few requests and writes nothing: `make test`
 runs it, so a broken benchmark fails the suite.
 
@@ -39,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _bench_report import CHART, PUSH_TARGET_MS, REPORT, Row, Run, report, table, update_readme, write_chart  # noqa: E402
+from job_queue import table_rows as job_queue_rows  # noqa: E402
 
 from devstack.testing import running_stack, stack_env  # noqa: E402
 
@@ -58,6 +61,7 @@ QUICK = {
     "auth": ["--requests", "50"],
     "push": ["--changes", "3", "--pause-ms", "20", "--connect-timeout", "10"],
     "signed_in": ["--requests", "40", "--max-seconds", "3", "--views", "5"],
+    "job_queue": ["--checkouts", "10", "--resets", "10"],
 }
 _BATCH = re.compile(r"products: [\d,]+/[\d,]+ \([\d.]+ s; this batch ([\d.]+) s")
 
@@ -188,6 +192,8 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Run], di
         runs["push"] = run_script("push", push_argv, env=script_env, workdir=workdir)
         signed_in_argv = ["--url", base, "--mongodb-uri", mongodb_uri, *quick.get("signed_in", [])]
         runs["signed_in"] = run_script("signed_in", signed_in_argv, env=script_env, workdir=workdir)
+        job_queue_argv = ["--url", base, *quick.get("job_queue", [])]
+        runs["job_queue"] = run_script("job_queue", job_queue_argv, env=script_env, workdir=workdir)
     context["load_after"] = load_average()
     return runs, context
 
@@ -386,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = (
         start_rows(context["starts"]) + catalog_rows(runs["catalog"], args.catalog_size) + auth_rows(runs["auth"])
         + push_rows(runs["push"]) + signed_in_rows(runs["signed_in"])
+        + [Row(**row) for row in job_queue_rows(runs["job_queue"].figures, _failed(runs["job_queue"]))]
     )  # fmt: skip
     print(f"\n{table(rows)}\n", flush=True)
     if not args.no_write:

@@ -1,4 +1,4 @@
-"""The project app (management commands) and Django's contrib apps with ObjectId keys."""
+"""The project app (management commands) and Django's contrib apps and django-rq with ObjectId keys."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.contrib.auth import apps as auth_apps
 from django.contrib.contenttypes import apps as contenttypes_apps
+from django_rq import apps as django_rq_apps
 
 # django-mongodb-backend rejects integer AutoFields: every model gets an ObjectId key.
 OBJECT_ID_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
@@ -29,5 +30,12 @@ class MongoAuthConfig(auth_apps.AuthConfig):
 
 
 class MongoContentTypesConfig(contenttypes_apps.ContentTypesConfig):
+    default = False
+    default_auto_field = OBJECT_ID_AUTO_FIELD
+
+
+class MongoDjangoRqConfig(django_rq_apps.DjangoRqAdminConfig):
+    """django-rq's unmanaged ``Dashboard`` model (its admin permission) with an ObjectId key."""
+
     default = False
     default_auto_field = OBJECT_ID_AUTO_FIELD

@@ -1,4 +1,4 @@
-"""Project-level views: health, the language switch and the OpenAPI schema."""
+"""Project-level views: health, the language switch (kept for a signed-in user's e-mails), the OpenAPI schema."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from drf_spectacular.views import SCHEMA_KWARGS, SpectacularAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.services import user_language_remember
 from config.health import dependency_statuses
 from config.security import is_same_origin_request
 
@@ -54,7 +55,11 @@ def language_switch(request: HttpRequest) -> HttpResponse:
     """
     if request.method == "POST" and not is_same_origin_request(request):
         return get_callable(settings.CSRF_FAILURE_VIEW)(request, reason=REASON_CROSS_ORIGIN_LANGUAGE)
-    return set_language(request)
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.method == "POST" and request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        user_language_remember(user=request.user, language=language)  # their e-mails follow the site
+    return response
 
 
 class ApiSchemaView(SpectacularAPIView):

@@ -85,6 +85,21 @@ def asgi_server_argv(*, port: int) -> list[str]:
     ]  # fmt: skip
 
 
+# The job queues, most urgent first (common/jobs.py QUEUES; tests/jobs/test_worker.py keeps them equal).
+JOB_QUEUES = ("email", "default", "low")
+# Stopping, the worker finishes its current job (an e-mail job stops after EMAIL_JOB_TIMEOUT_SECONDS,
+# 60 by default) before it is killed; a second Ctrl+C stops it at once.
+WORKER_STOP_SECONDS = 70.0
+
+
+def worker_argv(*queues: str, scheduler: bool = True) -> list[str]:
+    """The job queue's worker (config/worker.py), as the Docker ``worker`` service runs it."""
+    return [
+        sys.executable, "manage.py", "rqworker", *(queues or JOB_QUEUES),
+        *(["--with-scheduler"] if scheduler else []),
+    ]  # fmt: skip
+
+
 def _wait_healthy(url: str, group: ProcessGroup, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -98,6 +113,12 @@ def _wait_healthy(url: str, group: ProcessGroup, timeout: float = 60.0) -> None:
             pass
         time.sleep(0.2)
     raise StartupError(f"{url} did not answer 200 within {timeout:.0f} s.")
+
+
+def _mail_sink(env: dict[str, str]) -> str:
+    if env.get("EMAIL_HOST"):
+        return f"sent to the SMTP server {env['EMAIL_HOST']}:{env.get('EMAIL_PORT', '587')}"
+    return f"{env['EMAIL_FILE_PATH']}/ (one .log file per batch, newest last)"
 
 
 def _mode_line(env: dict[str, str]) -> str:
@@ -126,6 +147,10 @@ def run(args: argparse.Namespace) -> int:
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(f"{base_url}/healthz", group)
         _done(started)
+        started = _step("Starting the job queue's worker (e-mails, payment expiry, stock settling)")
+        env.setdefault("EMAIL_FILE_PATH", str(var_dir / "mail"))
+        group.spawn("worker", worker_argv(), env=env, cwd=ROOT, stop_timeout=WORKER_STOP_SECONDS)
+        _done(started)
         password = env.get("DEMO_PASSWORD", "tienda-demo")
         print(
             f"\nTienda is running at {base_url}/\n"
@@ -133,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
             f"  admin:  {base_url}/admin/   (admin@example.com / {password})\n"
             f"  API:    {base_url}/api/docs/\n"
             f"  health: {base_url}/healthz\n"
+            f"  queues: {base_url}/admin/django_rq/dashboard/   (workers, scheduled, running and failed jobs)\n"
+            f"  e-mails the shop sent: {_mail_sink(env)}\n"
             f"  shopper login: shopper@example.com / {password}\n"
             f"  {_mode_line(env)}\n"
             "Press Ctrl+C to stop.",

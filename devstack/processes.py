@@ -33,6 +33,7 @@ class ManagedProcess:
     name: str
     popen: subprocess.Popen[bytes]
     log_path: Path | None = None
+    stop_timeout: float = 10.0  # seconds between SIGTERM and SIGKILL in `stop`
 
     @property
     def pid(self) -> int:
@@ -46,13 +47,13 @@ class ManagedProcess:
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds."""
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds (default ``stop_timeout``)."""
         if not self.alive():
             return
         self.popen.terminate()
         try:
-            self.popen.wait(timeout)
+            self.popen.wait(self.stop_timeout if timeout is None else timeout)
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait()
@@ -72,8 +73,14 @@ class ProcessGroup:
         log_path: Path | None = None,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
+        stop_timeout: float = 10.0,
+        own_process_group: bool = False,
     ) -> ManagedProcess:
-        """Start ``argv`` with output to ``log_path`` (or inherited when None)."""
+        """Start ``argv`` with output to ``log_path`` (or inherited when None); `stop` gives it ``stop_timeout`` s.
+
+        ``own_process_group``: Ctrl+C in the terminal (SIGINT to its foreground process group) does not
+        reach it; it stops when `stop` is called, or when this process dies.
+        """
         output = open(log_path, "ab") if log_path else None  # noqa: SIM115 - owned by the child
         try:
             popen = subprocess.Popen(  # noqa: S603 - argv built by the project
@@ -84,11 +91,12 @@ class ProcessGroup:
                 env=env,
                 cwd=cwd,
                 preexec_fn=die_with_parent,
+                process_group=0 if own_process_group else None,
             )
         finally:
             if output:
                 output.close()
-        process = ManagedProcess(name, popen, log_path)
+        process = ManagedProcess(name, popen, log_path, stop_timeout)
         self.processes.append(process)
         return process
 

@@ -1,4 +1,9 @@
-"""Start the embedded MongoDB (mongoeco) and a Debian redis-server for local runs and tests."""
+"""Start the embedded MongoDB (mongoeco) and a Debian redis-server for local runs and tests.
+
+Both run in a process group of their own: Ctrl+C in `make run`'s terminal reaches the app and
+the job queue's worker, not them, so they keep serving while the worker finishes its current
+job, and the launcher stops them last.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +47,7 @@ def start_redis(group: ProcessGroup, *, port: int, data_dir: Path | None, log_pa
         argv += ["--dir", str(data_dir), *REDIS_PERSISTENCE_ARGS]
     else:
         argv += ["--appendonly", "no"]
-    process = group.spawn("redis-server", argv, log_path=log_path)
+    process = group.spawn("redis-server", argv, log_path=log_path, own_process_group=True)
     wait_for_port(process, port, timeout=15)
     return f"redis://127.0.0.1:{port}/0"
 
@@ -58,7 +63,7 @@ def start_mongo(group: ProcessGroup, *, port: int, sqlite_path: Path | None, log
         sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         argv += ["--engine", "sqlite", "--path", str(sqlite_path)]
     process: ManagedProcess = group.spawn(
-        "mongoeco", argv, log_path=log_path, cwd=Path(__file__).resolve().parent.parent
+        "mongoeco", argv, log_path=log_path, cwd=Path(__file__).resolve().parent.parent, own_process_group=True
     )
     # The SQLite engine opens (and recovers) its file before listening: allow for it.
     wait_for_port(process, port, timeout=60)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devstack.__main__ import asgi_server_argv
+from devstack.__main__ import asgi_server_argv, worker_argv
 from devstack.processes import ManagedProcess, ProcessGroup, free_port, port_in_use
 from devstack.services import start_mongo, start_redis
 
@@ -134,6 +134,15 @@ def running_stack(env: dict[str, str], log_path: Path, *, timeout: float = 120.0
                 process.wait(10)
 
 
+def wait_for_worker(process: ManagedProcess, timeout: float = 60.0) -> None:
+    """Return once the job queue's worker ``process`` (its output in its log file) listens on its queues."""
+    deadline = time.monotonic() + timeout
+    while "Listening on" not in process.log_tail(10_000):
+        if not process.alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the worker {process.name} did not start:\n{process.log_tail(40)}")
+        time.sleep(0.1)
+
+
 # --- mongoeco alone -------------------------------------------------------------------------
 
 
@@ -188,6 +197,7 @@ class SplitStack(LoopbackUrls):
     redis: ManagedProcess | None = None
     mongo: ManagedProcess | None = None
     app: ManagedProcess | None = None
+    worker: ManagedProcess | None = None
 
     @property
     def port(self) -> int:
@@ -216,6 +226,13 @@ class SplitStack(LoopbackUrls):
             if not self.app.alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"the app did not become healthy:\n{self.app.log_tail(40)}")
             time.sleep(0.2)
+
+    def start_worker(self) -> None:
+        """Start the job queue's worker with its scheduler (as `make run` does) and wait until it
+        listens; e-mails go to var/mail."""
+        log_path = self.var_dir / "worker.log"
+        self.worker = self.group.spawn("worker", worker_argv(), env=self.env, cwd=ROOT, log_path=log_path)
+        wait_for_worker(self.worker)
 
     @staticmethod
     def kill(process: ManagedProcess | None, signum: int = signal.SIGKILL) -> None:
@@ -256,7 +273,7 @@ def status_of(url: str, timeout: float = 5.0) -> int | None:
 def split_stack(var_dir: Path, **overrides: str) -> Iterator[SplitStack]:
     """Redis, MongoDB and the app started separately on free ports, migrated and seeded; stopped on exit."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    env = stack_env(var_dir, DJANGO_DEBUG="0", **overrides)
+    env = stack_env(var_dir, DJANGO_DEBUG="0", EMAIL_FILE_PATH=str(var_dir / "mail"), **overrides)
     env["REDIS_URL"] = f"redis://127.0.0.1:{env['REDIS_PORT']}/0"
     env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/tienda?directConnection=true"
     stack = SplitStack(var_dir, env)
@@ -265,6 +282,7 @@ def split_stack(var_dir: Path, **overrides: str) -> Iterator[SplitStack]:
         stack.start_mongo()
         stack.prepare()
         stack.start_app()
+        stack.start_worker()
         yield stack
     finally:
         stack.group.stop_all()

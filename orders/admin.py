@@ -16,7 +16,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from orders import services
+from orders import notifications, services
 from orders.models import TRANSITIONS, Order, OrderStatus
 from orders.services import OrderError
 
@@ -26,6 +26,16 @@ HELP_NEXT_STATES = _("From here it can become: %(states)s. Each change is record
 HELP_FINAL_STATE = _("This order is final: its status cannot change any more.")
 MESSAGE_CHANGED = ngettext_lazy("%(count)d order is now %(status)s.", "%(count)d orders are now %(status)s.", "count")
 MESSAGE_REFUSED = ngettext_lazy("%(count)d order was not changed:", "%(count)d orders were not changed:", "count")
+
+# What became of each event's e-mail (orders/notifications.py), in the timeline's last column.
+MAIL_STATE_LABELS = {
+    notifications.CLAIMED: _("sending"),
+    notifications.HANDING_OVER: _("sending"),
+    notifications.SENT: _("sent"),
+    notifications.FAILED: _("refused by the mail server"),
+    notifications.UNKNOWN: _("delivery unknown (not sent again)"),
+}
+MAIL_QUEUED = _("queued")
 
 # request attribute that tells response_change a refused save must not say "changed successfully"
 _REFUSED = "_order_status_refused"
@@ -48,6 +58,15 @@ def _table(headers: tuple[Any, ...], rows: list[tuple[Any, ...]]) -> SafeString:
         "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),) for row in rows)
     )
     return format_html('<table class="order-embedded"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body)
+
+
+def _mail_label(mail: notifications.MailState | None, order: Order) -> str:
+    if mail is None or not mail.state:
+        return str(MAIL_QUEUED) if order.notify_pending else EMPTY
+    label = str(MAIL_STATE_LABELS.get(mail.state, mail.state))
+    if mail.at is not None:
+        label += f", {date_format(localtime(mail.at), 'DATETIME_FORMAT')}"
+    return f"{label}: {mail.reason}" if mail.reason else label
 
 
 class OrderStatusForm(forms.ModelForm):
@@ -81,7 +100,7 @@ class OrderStatusForm(forms.ModelForm):
 class OrderAdmin(admin.ModelAdmin):
     form = OrderStatusForm
     list_display = ("number", "email", "status", "pay_by_column", "total", "currency", "created_at")
-    list_filter = ("status",)
+    list_filter = ("status", "notify_unknown")
     search_fields = ("number", "email")
     # Renders on mongoeco and django-mongodb-backend (orders/tests/test_admin.py drills down by year and month).
     date_hierarchy = "created_at"
@@ -135,12 +154,13 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("timeline"))
     def timeline_table(self, obj: Order) -> SafeString:
+        mails = notifications.order_mail_states(order_id=obj.pk)
         rows = [
             (event.seq, _label(event.from_status), _with_reason(event), event.actor_email or EMPTY,
-             date_format(localtime(event.at), "DATETIME_FORMAT"))
+             date_format(localtime(event.at), "DATETIME_FORMAT"), _mail_label(mails.get(event.seq), obj))
             for event in sorted(obj.events or [], key=lambda event: event.seq)
         ]  # fmt: skip
-        return _table(("#", _("from"), _("to"), _("by"), _("at")), rows)
+        return _table(("#", _("from"), _("to"), _("by"), _("at"), _("e-mail")), rows)
 
     # --- saving: the status goes through the service ---------------------------------------------
 

@@ -96,6 +96,12 @@ class Order(models.Model):
     # Stored, not derived from created_at: changing ORDER_PAYMENT_WINDOW_MINUTES must not move a
     # deadline a shopper was already shown. Null only for orders placed before deadlines existed.
     pay_by = models.DateTimeField(_("pay by"), null=True, blank=True)
+    # Set by the write that adds an event (placing, every status change) and cleared once each
+    # event's e-mail is sent or given up: what the reconciliation looks at (orders/notifications.py).
+    notify_pending = models.BooleanField(_("e-mails pending"), default=False, editable=False)
+    # Set when an event's e-mail was handed to the mail server and no answer came: it may or may
+    # not have arrived, and it is not sent again (orders/notifications.py). Staff filter on it.
+    notify_unknown = models.BooleanField(_("e-mail delivery unknown"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("order")
@@ -105,6 +111,7 @@ class Order(models.Model):
             models.Index(fields=["user", "-created_at"], name="order_user_created"),
             models.Index(fields=["status", "-created_at"], name="order_status_created"),
             models.Index(fields=["status", "pay_by"], name="order_status_pay_by"),  # orders_overdue
+            models.Index(fields=["notify_pending", "updated_at"], name="order_notify_pending"),  # reconciliation
         ]
 
     def __str__(self) -> str:

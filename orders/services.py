@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import User
-from orders import events, selectors, stock
+from orders import events, notifications, selectors, stock
 from orders.models import TRANSITIONS, EventReason, Order, OrderEvent, OrderLine, OrderStatus, ShippingAddress
 from orders.pending_badge import pending_orders_badge_forget
 from shop.models import Product
@@ -157,6 +157,7 @@ def order_place(*, user: User, lines: Sequence[CartLine], address: ShippingAddre
     stock.takes_confirm(order_id=order_id, product_ids=taken)
     pending_orders_badge_forget(user_id=user.pk)
     events.publish_order_changed(order, order.events[-1])
+    notifications.order_event_mail_enqueue(order=order, event=order.events[-1])
     return order
 
 
@@ -198,7 +199,7 @@ def _insert_order(
         order = Order(
             pk=order_id, number=_new_number(), user=user, email=user.email, status=OrderStatus.PENDING, seq=1,
             currency=currency, total=total, lines=order_lines, address=address, events=[created], created_at=now,
-            updated_at=now, pay_by=pay_by,
+            updated_at=now, pay_by=pay_by, notify_pending=True,
         )  # fmt: skip
         try:
             order.save(force_insert=True)  # one document: the order exists whole or not at all
@@ -249,6 +250,7 @@ def order_status_change(
                     "status": to,
                     "seq": _db_value("seq", event.seq),
                     "updated_at": event.at,
+                    notifications.NOTIFY_PENDING: True,  # with the event, so its e-mail is never forgotten
                     # Cleared once every unit is back: a failure in between leaves it for stock_settle.
                     **({stock.RESTOCK_PENDING: True} if to == OrderStatus.CANCELLED else {}),
                 },
@@ -267,6 +269,7 @@ def order_status_change(
             # The conditional update matched this status and seq, so ``changed`` is what MongoDB
             # now holds: push it first, then read the document back for the caller.
             events.publish_order_changed(changed, event)
+            notifications.order_event_mail_enqueue(order=changed, event=event)
             return Order.objects.get(pk=order.pk)
         order = Order.objects.get(pk=order.pk)  # someone changed it first: decide again on fresh state
     raise OrderError(_("Order %(number)s is changing right now. Try again.") % {"number": order.number})
@@ -352,6 +355,7 @@ class ExpiryReport:
 def orders_expire_overdue(*, now: datetime | None = None, batch: int = 200) -> ExpiryReport:
     """Cancel every pending order whose deadline has passed, ``batch`` at a time.
 
+    Runs on the job queue's scheduler (config/upkeep.py) and as ``manage.py expire_orders``.
     Safe to run in several processes at once: each cancellation is the conditional update of
     order_status_change, so an order is cancelled, restocked and pushed exactly once.
     """

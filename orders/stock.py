@@ -14,7 +14,7 @@ leaves behind is therefore visible in the database, and `stock_settle` finishes 
 `stock_settle` only touches movements older than ``STOCK_HOLD_TIMEOUT_SECONDS``; order_place
 gives up on inserting an order well before that (`insert_deadline_seconds`), so it never
 undoes the stock of an order that is still being written. It runs every
-``STOCK_SETTLE_INTERVAL_SECONDS`` in each app process (config/lifespan.py) and as
+``STOCK_SETTLE_INTERVAL_SECONDS`` on the job queue's scheduler (config/upkeep.py) and as
 ``manage.py settle_stock``.
 """
 

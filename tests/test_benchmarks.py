@@ -25,7 +25,7 @@ def test_every_benchmark_runs_in_short_form() -> None:
     )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    for script in ("catalog.py", "auth.py", "push.py"):
+    for script in ("catalog.py", "auth.py", "push.py", "job_queue.py"):
         assert f"python benchmarks/{script}" in output
     assert "(exit 0," in output
     assert "not measured" not in output, output

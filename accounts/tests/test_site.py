@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY, authenticate
 from django.core import mail
 from django.test import Client
 
 from accounts.forms import EMAIL_TAKEN, LOGIN_FAILED
 from accounts.models import User
+from accounts.views import EMAIL_CONFIRM_LINK_INVALID, EMAIL_CONFIRMED
+from tests.jobs.workers import jobs_run
 
 pytestmark = pytest.mark.django_db
 
@@ -200,11 +203,14 @@ def test_password_change_keeps_this_session_and_ends_the_old_password(client: Cl
 
 def test_password_reset_mails_existing_addresses_only_and_answers_the_same(client: Client, shopper: User) -> None:
     known = client.post("/account/password/reset/", {"email": "Ana@example.com"})
+    assert mail.outbox == []  # the request only queues the job
+    jobs_run()
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["ana@example.com"]
     mail.outbox.clear()
 
     unknown = client.post("/account/password/reset/", {"email": "nobody@example.com"})
+    jobs_run()
     assert mail.outbox == []
 
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
@@ -215,7 +221,8 @@ def test_password_reset_mails_existing_addresses_only_and_answers_the_same(clien
 
 def test_password_reset_link_sets_a_new_password(client: Client, shopper: User) -> None:
     client.post("/account/password/reset/", {"email": "ana@example.com"})
-    link = re.search(r"http://testserver(/account/password/reset/\S+/)", mail.outbox[0].body)
+    jobs_run()
+    link = re.search(re.escape(settings.SITE_URL) + r"(/account/password/reset/\S+/)", mail.outbox[0].body)
     assert link is not None
 
     form_page = client.get(link.group(1), follow=True)
@@ -262,3 +269,52 @@ def test_account_pages_speak_spanish_after_set_language(client: Client, shopper:
 
     failed = login(client, password="not-the-password")
     assert "El correo electrónico o la contraseña no son correctos." in failed.text
+
+
+# --- The welcome e-mail and the address confirmation ----------------------------------------
+
+
+def test_signup_queues_a_welcome_in_the_page_language_whose_link_confirms_the_address(client: Client) -> None:
+    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    form = {"email": "eva@example.com", "full_name": "Eva", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    assert client.post("/account/signup/", form).status_code == 302
+    user = User.objects.get(email="eva@example.com")
+    assert (user.language, user.email_confirmed_at, mail.outbox) == ("es", None, [])
+
+    jobs_run()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject == "Bienvenida a Tienda: confirma tu dirección de correo"
+    link = re.search(re.escape(settings.SITE_URL) + r"(/account/confirm/\S+/)", mail.outbox[0].body)
+    assert link is not None
+    assert link.group(0) in mail.outbox[0].alternatives[0][0]  # the HTML part has the same link
+
+    page = Client().get(link.group(1))  # from the mail client: no session needed
+    assert page.status_code == 200
+    assert str(EMAIL_CONFIRMED) in page.text or "Gracias" in page.text
+    assert User.objects.get(pk=user.pk).email_confirmed_at is not None
+    again = Client().get(link.group(1))
+    assert again.status_code == 400
+    assert str(EMAIL_CONFIRM_LINK_INVALID) in again.text
+
+
+def test_a_forged_confirmation_link_confirms_nothing(client: Client, shopper: User) -> None:
+    for path in ("/account/confirm/MTIz/abc-def/", "/account/confirm/%%%/x/", f"/account/confirm/{shopper.pk}/x-y/"):
+        assert client.get(path).status_code in (400, 404)
+    assert User.objects.get(pk=shopper.pk).email_confirmed_at is None
+
+
+def test_resetting_the_password_by_email_confirms_the_address(client: Client, shopper: User) -> None:
+    client.post("/account/password/reset/", {"email": "ana@example.com"})
+    jobs_run()
+    link = re.search(re.escape(settings.SITE_URL) + r"(/account/password/reset/\S+/)", mail.outbox[0].body)
+    form_page = client.get(link.group(1), follow=True)
+    client.post(form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert User.objects.get(pk=shopper.pk).email_confirmed_at is not None
+
+
+def test_logging_in_remembers_the_page_language(client: Client, shopper: User) -> None:
+    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    client.post("/account/login/", {"username": "ana@example.com", "password": PASSWORD})
+    assert User.objects.get(pk=shopper.pk).language == "es"
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert User.objects.get(pk=shopper.pk).language == "en"

@@ -41,6 +41,7 @@ THIRD_PARTY_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
+    "config.apps.MongoDjangoRqConfig",  # the job queue's admin pages (config/queues_admin.py)
 ]
 LOCAL_APPS = [
     "config",  # project-wide management commands (check_dependencies, seed_demo)
@@ -73,6 +74,7 @@ MIGRATION_MODULES = {
     "admin": "config.contrib_migrations.admin",
     "auth": "config.contrib_migrations.auth",
     "contenttypes": "config.contrib_migrations.contenttypes",
+    "django_rq": "config.contrib_migrations.django_rq",
 }
 
 # --- Redis: cache and channel layer ---------------------------------------------
@@ -131,6 +133,28 @@ CHANNEL_LAYERS = {
         },
     },
 }
+
+# --- The job queue: django-rq on RQ, state in Redis only (docs/decisions/0007-job-queue.md) ------
+# Queues by urgency; every queue reuses the cache's Redis connection settings, so one place
+# (CACHES above) configures every Redis client. The worker widens its own socket timeout for
+# blocking pops; app processes keep the cache's 1 s, so a Redis outage never holds a request.
+# https://github.com/rq/django-rq#support-for-django-redis-and-django-redis-cache
+
+# A job still running after its queue's timeout is stopped (RQ's death penalty). An e-mail job
+# must stop before its order e-mail lease runs out (ORDER_EMAIL_LEASE_SECONDS, below).
+EMAIL_JOB_TIMEOUT_SECONDS = env_int("EMAIL_JOB_TIMEOUT_SECONDS", default=60, minimum=1)
+RQ_QUEUES = {
+    name: {"USE_REDIS_CACHE": "default", "DEFAULT_TIMEOUT": timeout}
+    for name, timeout in (("email", EMAIL_JOB_TIMEOUT_SECONDS), ("default", 300), ("low", 600))
+}
+RQ = {
+    # Enqueue when called: django-rq's on_db_commit mode reads Django's in_atomic_block, which
+    # django-mongodb-backend never sets; common/jobs.py defers to transaction.on_commit itself.
+    "COMMIT_MODE": "auto",
+    "WORKER_CLASS": "config.worker.TiendaWorker",
+}
+# config/queues_admin.py registers the pages itself: staff only, 403 for signed-in shoppers.
+RQ_SHOW_ADMIN_LINK = False
 
 # Open WebSockets per user across every server process (accounts/socket_slots.py); 0 = no cap.
 # Each socket's slot is a lease its process renews every third of WS_SOCKET_LEASE_SECONDS, so the
@@ -315,16 +339,17 @@ SIMPLE_JWT = {
 
 # --- Orders: stock left half-moved by a failure (orders/stock.py) ---------------------------
 # A stock take whose order was never stored is put back, and a cancellation whose units were not
-# all returned is finished, once older than the timeout; each app process checks at the interval
-# (config/lifespan.py; 0 turns the check off, `manage.py settle_stock` does it by hand).
+# all returned is finished, once older than the timeout; the queue's scheduler runs the check once
+# per interval for the whole deployment (config/upkeep.py; 0 turns it off, `manage.py settle_stock`
+# does it by hand).
 
 STOCK_HOLD_TIMEOUT_SECONDS = env_int("STOCK_HOLD_TIMEOUT_SECONDS", default=120)
 STOCK_SETTLE_INTERVAL_SECONDS = env_int("STOCK_SETTLE_INTERVAL_SECONDS", default=30)
 
 # --- Orders: the payment window (orders/services.py, orders_expire_overdue) -----------------
 # A pending order holds its units for this long; then it is cancelled and they go back on sale.
-# Each app process looks for overdue orders at the interval (config/lifespan.py; 0 turns it off
-# for deployments that run `manage.py expire_orders` from cron instead).
+# The queue's scheduler looks for overdue orders once per interval (config/upkeep.py; 0 turns it
+# off for deployments that run `manage.py expire_orders` from cron instead).
 
 ORDER_PAYMENT_WINDOW_MINUTES = env_int("ORDER_PAYMENT_WINDOW_MINUTES", default=30, minimum=1, maximum=7 * 24 * 60)
 ORDER_EXPIRY_INTERVAL_SECONDS = env_int("ORDER_EXPIRY_INTERVAL_SECONDS", default=30, minimum=0)
@@ -335,6 +360,35 @@ MAX_PENDING_ORDERS_PER_USER = env_int("MAX_PENDING_ORDERS_PER_USER", default=5, 
 # Each app process loads the first pages' data, templates and messages before it serves
 # (shop/warmup.py, config/lifespan.py), so the first visitor does not pay for them.
 WARM_UP_AT_START = env_bool("WARM_UP_AT_START", default=True)
+
+# --- E-mail (common/mail.py): sent by the worker, never inside a request ---------------------------
+# Production: SMTP from the environment. Without EMAIL_HOST, local runs write every message to a
+# file under EMAIL_FILE_PATH (the `make run` banner says where) and tests capture them.
+# https://docs.djangoproject.com/en/5.2/topics/email/#smtp-backend
+
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=EMAIL_PORT == 587)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=EMAIL_PORT == 465)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", default=10, minimum=1)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(Path(env_str("TIENDA_VAR_DIR", str(BASE_DIR / "var"))) / "mail"))
+# common.mail.SmtpBackend is Django's SMTP backend that reports the moment of the hand-over.
+EMAIL_BACKEND = "common.mail.SmtpBackend" if EMAIL_HOST else "django.core.mail.backends.filebased.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Tienda <shop@localhost>")
+# Links in e-mails (order pages, password reset, address confirmation): jobs have no request.
+SITE_URL = env_str("SITE_URL", f"http://127.0.0.1:{env_int('PORT', default=8000)}").rstrip("/")
+# A failed send is retried after each of these delays (seconds), then lands in the failed registry.
+EMAIL_RETRY_DELAYS = [int(delay) for delay in env_list("EMAIL_RETRY_DELAYS", "10,60,300,1800")]
+# How long a worker holds one order e-mail (orders/notifications.py): after it, a claim whose
+# worker died is taken over, and a hand-over whose worker died is marked "delivery unknown".
+# Longer than the e-mail job's timeout, so a live worker's job always ends first.
+ORDER_EMAIL_LEASE_SECONDS = env_int(
+    "ORDER_EMAIL_LEASE_SECONDS", default=max(120, EMAIL_JOB_TIMEOUT_SECONDS + 60), minimum=EMAIL_JOB_TIMEOUT_SECONDS + 1
+)
+# The scheduler looks for order events whose e-mail was never queued, or whose sender died, this often.
+ORDER_EMAIL_RECONCILE_INTERVAL_SECONDS = env_int("ORDER_EMAIL_RECONCILE_INTERVAL_SECONDS", default=60, minimum=0)
 
 # --- Demo data ----------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ if "*" in ALLOWED_HOSTS:
 # production they have no localhost default to fall back on.
 for _required in ("MONGODB_URI", "REDIS_URL"):
     env_str(_required)
+# Without a mail server, the shop's e-mails would go to files inside the container: refuse instead.
+env_str("EMAIL_HOST")
 
 DEMO_DATA_ALLOWED = False
 # /healthz is reachable by anyone: it says ok/down per dependency, not where they are or why.

@@ -11,14 +11,18 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from common.mongo_commands import RECORDER
-from config.env import env_str
+from config.env import env_list, env_str
 from config.settings.base import *  # noqa: F403
 
 DEBUG = False
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "test-only-insecure-key-" + "x" * 40)
 SIMPLE_JWT["SIGNING_KEY"] = env_str("JWT_SIGNING_KEY", "") or SECRET_KEY
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In-process tests read django.core.mail.outbox; a worker the tests start gets EMAIL_HOST, the
+# address of an SMTP server the test runs (tests/jobs/mailserver.py).
+EMAIL_BACKEND = EMAIL_BACKEND if EMAIL_HOST else "django.core.mail.backends.locmem.EmailBackend"
+# Retries in seconds, not minutes, so a test can watch them happen.
+EMAIL_RETRY_DELAYS = [int(delay) for delay in env_list("EMAIL_RETRY_DELAYS", "1,1,1")]
 # Tests never depend on collectstatic having run.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,5 +1,5 @@
-"""The ASGI lifespan: the warm-up before a process serves, which upkeep jobs it runs, and what it
-leaves behind when it stops."""
+"""The ASGI lifespan: the warm-up before a process serves, and what it leaves behind when it stops
+(it runs no upkeep: config/upkeep.py)."""
 
 from __future__ import annotations
 
@@ -21,14 +21,6 @@ from shop import selectors
 class IdlePage:
     async def dispatch(self, message: dict[str, Any]) -> None:
         """A staff page that ignores what it is sent."""
-
-
-def test_an_interval_of_zero_turns_a_job_off(settings) -> None:
-    settings.ORDER_EXPIRY_INTERVAL_SECONDS = 0.2
-    settings.STOCK_SETTLE_INTERVAL_SECONDS = 0
-    assert [what for _interval, _job, what in lifespan.upkeep_jobs()] == ["expiring unpaid orders"]
-    settings.ORDER_EXPIRY_INTERVAL_SECONDS = 0
-    assert lifespan.upkeep_jobs() == []
 
 
 @pytest.mark.asyncio

@@ -24,6 +24,7 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "shop.example.com",
     "MONGODB_URI": "mongodb://db.internal:27017/tienda?replicaSet=rs0",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "EMAIL_HOST": "smtp.internal",
 }
 
 
@@ -58,6 +59,7 @@ def test_debug_cannot_be_turned_on_in_production() -> None:
         ("DJANGO_ALLOWED_HOSTS", "Set the DJANGO_ALLOWED_HOSTS environment variable"),
         ("MONGODB_URI", "Set the MONGODB_URI environment variable"),
         ("REDIS_URL", "Set the REDIS_URL environment variable"),
+        ("EMAIL_HOST", "Set the EMAIL_HOST environment variable"),
     ],
 )
 def test_missing_setting_is_named_at_startup(variable: str, message: str) -> None:

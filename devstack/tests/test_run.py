@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow
 
 def stop_and_check_nothing_is_left(stack: RunningStack, signum: int = signal.SIGTERM) -> None:
     children = descendants(stack.process.pid)
-    assert len(children) >= 3, "expected redis-server, mongoeco and the ASGI server"
+    assert len(children) >= 4, "expected redis-server, mongoeco, the ASGI server and the worker"
+    assert any(b"rqworker" in _cmdline(pid) for pid in children), "the job queue's worker is not running"
     stack.process.send_signal(signum)
     stack.process.wait(30)
     deadline = time.monotonic() + 15
@@ -42,6 +43,8 @@ def test_serves_health_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         banner = stack.output.split("Tienda is running at", 1)[1]
         assert f"  admin:  http://127.0.0.1:{stack.port}/admin/" in banner
         assert "mode:   production-like (DEBUG off, strict Content-Security-Policy)" in banner
+        assert f"queues: http://127.0.0.1:{stack.port}/admin/django_rq/dashboard/" in banner
+        assert f"e-mails the shop sent: {tmp_path / 'var' / 'mail'}/" in banner
         stop_and_check_nothing_is_left(stack, signal.SIGTERM)
         assert stack.process.returncode == 0
 

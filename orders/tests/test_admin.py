@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -14,9 +15,11 @@ from django.utils.timezone import localtime
 from accounts.models import User
 from orders import admin as admin_module
 from orders.models import Order, OrderStatus, ShippingAddress
+from orders.notifications import REASON_WORKER_DIED, order_mails_reconcile
 from orders.services import CartLine, IllegalTransition, order_place, order_status_change, orders_expire_overdue
 from orders.tests.factories import place
 from shop.models import Product
+from tests.jobs.workers import jobs_run
 
 CHANGELIST = "/admin/orders/order/"
 
@@ -182,3 +185,26 @@ def test_pending_orders_show_their_deadline_and_expiries_their_reason(
 
     change = admin_client.get(change_url(expired)).text
     assert "<td>Pending payment</td><td>Cancelled: payment not received in time</td><td>system</td>" in change
+
+
+def test_the_timeline_shows_each_events_email_and_staff_find_deliveries_unknown(
+    admin_client: Client, people: SimpleNamespace, goods: SimpleNamespace
+) -> None:
+    sent = place(people.ana, (goods.mug.pk, 1))
+    jobs_run()  # its e-mail, through the test settings' memory backend
+    lost = place(people.bob, (goods.mug.pk, 1))
+    # A worker that died while handing the e-mail over: the state it leaves, its lease run out.
+    connection.get_collection("orders_order").update_one(
+        {"_id": lost.pk},
+        {"$set": {"notifications.s1": {"state": "handing_over", "token": "t", "until": timezone.now(), "attempts": 1}}},
+    )
+    assert order_mails_reconcile().unknown == 1
+
+    assert "sent, " in admin_client.get(change_url(sent)).content.decode()
+    page = admin_client.get(change_url(lost)).content.decode()
+    assert "delivery unknown (not sent again)" in page
+    assert REASON_WORKER_DIED in page
+    unknown = admin_client.get(f"{CHANGELIST}?notify_unknown__exact=1").content.decode()
+    assert lost.number in unknown
+    assert sent.number not in unknown
+    assert order_mails_reconcile().unknown == 0  # final: counted once

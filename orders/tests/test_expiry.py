@@ -5,7 +5,6 @@ Real MongoDB over the wire and the real Redis channel layer, as the rest of orde
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import io
 import threading
@@ -14,7 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.routing import get_default_application
 from django.apps import apps
 from django.core.management import call_command
 from django.utils import timezone
@@ -195,33 +193,6 @@ async def test_an_expiry_reaches_an_open_order_page(people: SimpleNamespace, goo
         assert (event["from"], event["to"], event["actor"], event["reason"]) == EXPIRED
     for socket in (page, staff):
         await socket.disconnect()
-
-
-@pytest.mark.asyncio
-async def test_the_app_expires_orders_in_its_upkeep_loop(people, goods, settings) -> None:
-    settings.ORDER_EXPIRY_INTERVAL_SECONDS = 0.2
-    settings.STOCK_SETTLE_INTERVAL_SECONDS = 0
-    order = await sync_to_async(place)(people.ana, (goods.teapot.pk, 1))
-    await sync_to_async(make_overdue)(order)
-    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-    sent: list[str] = []
-
-    async def send(message: dict[str, str]) -> None:
-        sent.append(message["type"])
-
-    await inbox.put({"type": "lifespan.startup"})
-    app = asyncio.create_task(get_default_application()({"type": "lifespan"}, inbox.get, send))
-    try:
-        for _ in range(100):
-            await asyncio.sleep(0.1)
-            if (await sync_to_async(Order.objects.get)(pk=order.pk)).status == OrderStatus.CANCELLED:
-                break
-        assert (await sync_to_async(history)(order))[1:] == [EXPIRED]
-    finally:
-        await inbox.put({"type": "lifespan.shutdown"})
-        await asyncio.wait_for(app, 10)
-    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
-    assert await sync_to_async(stock)(goods.teapot) == 5
 
 
 def test_the_migration_gives_pending_orders_from_before_a_deadline(people, goods, settings) -> None:

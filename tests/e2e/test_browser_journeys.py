@@ -236,7 +236,8 @@ def test_readme_screenshots(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    """The README's pictures, captured from the running app: home, listing, product, cart, order, dashboard.
+    """The README's pictures, captured from the running app: home, listing, product, cart, order,
+    dashboard, and the job queues' page in admin.
 
     They go to docs/screenshots/ only with UPDATE_SCREENSHOTS=1 (`make screenshots`): order
     numbers and times differ on every run, and a test run should not leave the tree modified.
@@ -275,6 +276,9 @@ def test_readme_screenshots(
         capture(shopper, "order")
         SocketWatch(staff).open("/staff/orders/", "/ws/staff/orders/")
         capture(staff, "dashboard", full_page=False)
+        staff.goto("/admin/django_rq/dashboard/")
+        expect(staff.get_by_role("link", name="email", exact=True)).to_be_visible()  # the queues, with the worker's
+        capture(staff, "queues", full_page=False)
 
         for path in shots:  # each a real PNG at the viewport's width
             header = path.read_bytes()[:24]

@@ -28,6 +28,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SplitStack]:
         API_TOKEN_RATE="1000/minute",
         STOCK_HOLD_TIMEOUT_SECONDS=str(HOLD_TIMEOUT_SECONDS),
         STOCK_SETTLE_INTERVAL_SECONDS="1",
+        ORDER_EMAIL_RECONCILE_INTERVAL_SECONDS="2",  # an order e-mail never queued (Redis down) goes out soon after
         MAX_PENDING_ORDERS_PER_USER="1000",  # the MongoDB outage test checks out dozens of times as one shopper
     ) as running:
         yield running

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from devstack.testing import SplitStack, status_of
-from tests.faults.helpers import ADMIN, SHOPPER, Visitor, wait_until
+from tests.faults.helpers import ADDRESS, ADMIN, SHOPPER, Visitor, wait_until
 from tests.faults.live import LivePage
 
 pytestmark = pytest.mark.slow
@@ -121,3 +121,32 @@ def stack_health(stack: SplitStack) -> dict:
     response = httpx.get(f"{stack.base_url}/healthz", timeout=10)
     assert response.status_code == 503
     return response.json()
+
+
+def test_a_checkout_while_redis_is_down_is_placed_and_its_email_arrives_after(stack: SplitStack) -> None:
+    """The site checkout (session in MongoDB) works without Redis; the e-mail job could not be queued,
+    so the reconciliation on the worker's scheduler sends it once Redis is back."""
+    shopper = Visitor.logged_in(stack, SHOPPER)
+    product = shopper.http.get("/api/products/?page_size=1&in_stock=true").json()["results"][0]
+    added = shopper.post_form("/orders/cart/add/", {"product_id": product["id"], "quantity": "1"}, page="/orders/cart/")
+    assert added.status_code == 302, added.text[:300]
+    mail_dir = stack.var_dir / "mail"
+    before = sum(1 for _ in mail_dir.glob("*.log")) if mail_dir.exists() else 0
+
+    stack.kill(stack.redis)
+    placed = shopper.post_form("/orders/checkout/", dict(ADDRESS))
+    assert placed.status_code == 302, placed.text[:500]
+    number = placed.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    time.sleep(2)
+    assert not any(number in path.read_text() for path in mail_dir.glob("*.log")) if mail_dir.exists() else True
+
+    stack.start_redis()
+    wait_until(
+        lambda: mail_dir.exists() and any(number in path.read_text() for path in mail_dir.glob("*.log")),
+        90, "the order e-mail is sent after Redis is back",
+    )  # fmt: skip
+    time.sleep(3)
+    sent = [path for path in mail_dir.glob("*.log") if number in path.read_text()]
+    assert len(sent) == 1
+    assert sent[0].read_text().count(f"Subject: Order {number} placed") == 1
+    assert sum(1 for _ in mail_dir.glob("*.log")) >= before + 1

@@ -124,7 +124,11 @@ def test_exceptions_replace_single_directives_under_their_prefix() -> None:
 
 # --- What keeps the strict policy working: no inline code in our own files ------------------------
 
-TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
+# The site's pages. Not templates/emails/: an e-mail is read in a mail client, where no page policy
+# applies and styles must be inline (clients drop <style> and linked sheets); it has no scripts.
+EMAILS = ROOT / "templates" / "emails"
+TEMPLATES = sorted(path for path in (ROOT / "templates").rglob("*.html") if EMAILS not in path.parents)
+EMAIL_TEMPLATES = sorted(EMAILS.rglob("*.html"))
 INLINE_CODE = {
     "inline <script> (only src= or JSON data blocks)": re.compile(
         r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.I
@@ -142,6 +146,13 @@ def test_templates_have_no_inline_code(template: Path) -> None:
     text = template.read_text()
     found = [name for name, pattern in INLINE_CODE.items() if pattern.search(text)]
     assert found == []
+
+
+@pytest.mark.parametrize("template", EMAIL_TEMPLATES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_email_templates_have_no_code_at_all(template: Path) -> None:
+    text = template.read_text()
+    assert re.search(r"<script\b", text, re.I) is None
+    assert [name for name in ("event handler attribute", "javascript: URL") if INLINE_CODE[name].search(text)] == []
 
 
 def test_the_inline_code_patterns_catch_what_they_should() -> None:

@@ -12,7 +12,7 @@ from orders.services import orders_expire_overdue
 class Command(BaseCommand):
     help = (
         "Cancel pending orders not paid within ORDER_PAYMENT_WINDOW_MINUTES; their units go back on sale. "
-        "Each app process also does this every ORDER_EXPIRY_INTERVAL_SECONDS; this command is for cron. "
+        "The job queue's scheduler also does this every ORDER_EXPIRY_INTERVAL_SECONDS (config/upkeep.py). "
         "Safe to run while the app, or another copy of it, runs."
     )
 

@@ -13,7 +13,7 @@ from orders.stock import stock_settle
 class Command(BaseCommand):
     help = (
         "Settle stock movements a MongoDB failure left half done: undo takes of orders that were never "
-        "stored, finish returns of cancelled orders. Each app process also does this periodically."
+        "stored, finish returns of cancelled orders. The job queue's scheduler also does this periodically."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
