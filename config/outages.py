@@ -1,14 +1,20 @@
-"""What a request gets when MongoDB cannot be reached: a 503 page or JSON, never a 500.
+"""What a request gets when MongoDB or Redis cannot serve it: a 503 page or JSON, never a 500.
 
 django-mongodb-backend wraps pymongo's errors in ``DatabaseError`` (the pymongo error is its
 ``__cause__``); raw collection calls raise pymongo's own. Either way, an unreachable server
 shows up as a ``ConnectionFailure`` (refused, reset, server-selection timeout) or a timeout
-somewhere in the exception's chain. Anything else is a bug and stays a 500.
+somewhere in the exception's chain.
+
+Redis is the other store a request may need to write to: an account change (password, rights,
+a block) must void the old sign-ins and the cached copy of the user in Redis before it is saved,
+and is refused when it cannot (``GuardedCacheUnavailable``, ``BlocklistUnavailable``, raised
+before the write). That is a 503 too. Anything else is a bug and stays a 500.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -16,6 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.defaults import server_error as django_server_error
 from pymongo.errors import ConnectionFailure, PyMongoError
 
+from accounts.blocklist import BlocklistUnavailable
+from common.guarded_cache import GuardedCacheUnavailable
 from config.errors import is_api_path
 
 ERROR_DATABASE_UNAVAILABLE = _(
@@ -27,30 +35,44 @@ ERROR_SERVER = _(
     "Something went wrong on our side and the request was not completed. The error was logged; please try again."
 )
 CODE_SERVER_ERROR = "server_error"
+ERROR_SIGN_IN_STORE_UNAVAILABLE = _(
+    "This change was not saved: the service that keeps sign-ins and account rights in force is not "
+    "answering, and saving without it could leave old sign-ins or rights working. Please try again in a minute."
+)
+CODE_SIGN_IN_STORE_UNAVAILABLE = "sign_in_store_unavailable"
 RETRY_AFTER_SECONDS = 30
 
 
-def database_unreachable(error: BaseException | None) -> bool:
-    """True when ``error`` (or what caused it) says MongoDB could not be reached in time."""
+def _in_chain(error: BaseException | None, matches: Callable[[BaseException], bool]) -> bool:
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, ConnectionFailure) or (isinstance(error, PyMongoError) and error.timeout):
+        if matches(error):
             return True
         error = error.__cause__ or error.__context__
     return False
 
 
-def database_unavailable_response(request: HttpRequest) -> HttpResponse:
-    """503 for a request MongoDB could not serve: JSON under /api/, a page elsewhere."""
+def database_unreachable(error: BaseException | None) -> bool:
+    """True when ``error`` (or what caused it) says MongoDB could not be reached in time."""
+    return _in_chain(
+        error, lambda e: isinstance(e, ConnectionFailure) or (isinstance(e, PyMongoError) and bool(e.timeout))
+    )
+
+
+def sign_in_store_unreachable(error: BaseException | None) -> bool:
+    """True when ``error`` (or what caused it) is an account change refused because Redis could not record it."""
+    return _in_chain(error, lambda e: isinstance(e, GuardedCacheUnavailable | BlocklistUnavailable))
+
+
+def unavailable_response(request: HttpRequest, *, message: str, code: str) -> HttpResponse:
+    """503 with ``message``: JSON under /api/, a page elsewhere."""
     if is_api_path(request.path):
-        response: HttpResponse = JsonResponse(
-            {"detail": str(ERROR_DATABASE_UNAVAILABLE), "code": CODE_DATABASE_UNAVAILABLE}, status=503
-        )
+        response: HttpResponse = JsonResponse({"detail": str(message), "code": code}, status=503)
     else:
-        # Rendered without the request: the base template reads the session and the user,
-        # which live in the database that just failed.
-        html = render_to_string("503.html", {"message": ERROR_DATABASE_UNAVAILABLE})
+        # Rendered without the request: the base template reads the session and the user, which
+        # need the stores that just failed.
+        html = render_to_string("503.html", {"message": message})
         response = HttpResponse(html, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
@@ -58,13 +80,18 @@ def database_unavailable_response(request: HttpRequest) -> HttpResponse:
 
 
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
-    """``handler500``: a 503 when the failure was MongoDB being unreachable, else a 500 (JSON under /api/).
+    """``handler500``: a 503 when MongoDB, or Redis for an account change, was unreachable; else a 500.
 
     Django calls it while handling the exception, so ``sys.exc_info()`` still holds it; this
     covers exceptions from views, DRF and middleware (the session and user loads) alike.
     """
-    if database_unreachable(sys.exc_info()[1]):
-        return database_unavailable_response(request)
+    error = sys.exc_info()[1]
+    if database_unreachable(error):
+        return unavailable_response(request, message=ERROR_DATABASE_UNAVAILABLE, code=CODE_DATABASE_UNAVAILABLE)
+    if sign_in_store_unreachable(error):
+        return unavailable_response(
+            request, message=ERROR_SIGN_IN_STORE_UNAVAILABLE, code=CODE_SIGN_IN_STORE_UNAVAILABLE
+        )
     if is_api_path(request.path):  # API clients parse JSON, as for every other API error
         return JsonResponse({"detail": str(ERROR_SERVER), "code": CODE_SERVER_ERROR}, status=500)
     return django_server_error(request, template_name=template_name)

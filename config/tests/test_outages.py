@@ -93,3 +93,34 @@ def test_other_api_errors_are_500_json() -> None:
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert json.loads(response.content) == {"detail": str(ERROR_SERVER), "code": "server_error"}
+
+
+@pytest.mark.django_db
+def test_an_account_change_redis_cannot_record_is_a_503_and_is_not_saved(settings) -> None:
+    """A block needs Redis to void the user's tokens and cached copy first: without it, 503, not a 500."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client, override_settings
+
+    from common.tests.helpers import redis_down_caches
+    from config.outages import ERROR_SIGN_IN_STORE_UNAVAILABLE
+
+    users = get_user_model().objects
+    boss = users.create_superuser("boss@example.com", "x")
+    ana = users.create_user("ana@example.com", "x")
+    client = Client(raise_request_exception=False)
+    client.force_login(boss)
+    with override_settings(CACHES=redis_down_caches(settings.CACHES)):
+        response = client.post("/admin/accounts/user/", {"action": "block_users", "_selected_action": [str(ana.pk)]})
+    assert response.status_code == 503
+    assert escape(str(ERROR_SIGN_IN_STORE_UNAVAILABLE)) in response.content.decode()
+    assert response["Retry-After"]
+    ana.refresh_from_db()
+    assert ana.is_active
+    assert ana.blocked_at is None
+
+
+def test_the_sign_in_store_message_is_translated() -> None:
+    from config.outages import ERROR_SIGN_IN_STORE_UNAVAILABLE
+
+    with translation.override("es"):
+        assert str(ERROR_SIGN_IN_STORE_UNAVAILABLE).startswith("Este cambio no se ha guardado")
