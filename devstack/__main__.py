@@ -23,7 +23,7 @@ from common.yes_no import yes_no
 from devstack import WS_MAX_SIZE_BYTES
 from devstack.processes import ProcessGroup, StartupError, die_with_parent, port_in_use
 from devstack.services import start_mongo, start_redis
-from devstack.testservers import start_test_servers
+from devstack.testservers import start_test_servers, worker_args
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -189,7 +189,7 @@ def test(args: argparse.Namespace) -> int:
     log_dir = Path(tempfile.mkdtemp(prefix="tienda-test-servers-"))
     try:
         env.update(start_test_servers(group, env, log_dir=log_dir, say=lambda line: print(f"    {line}", flush=True)))
-        command = [sys.executable, "-m", "pytest", *args.pytest_args]
+        command = [sys.executable, "-m", "pytest", *worker_args(env, args.pytest_args), *args.pytest_args]
         return subprocess.call(command, cwd=ROOT, env=env)  # noqa: S603
     except StartupError as error:
         print(f"\nerror: {error}", file=sys.stderr, flush=True)

@@ -9,6 +9,10 @@ devstack/pytest_plugin.py) both get their servers from `start_test_servers`:
 - otherwise a throwaway redis-server and an in-memory mongoeco start on free ports, and stop
   with the run.
 
+`make test` runs the suite on WORKERS pytest-xdist workers (``worker_args``), each with servers of
+its own (devstack/pytest_plugin.py); servers given in TEST_* would be shared by the workers, so
+with those the suite runs in one process.
+
 The servers reach Django as REDIS_URL and MONGODB_URI; REDIS_URL and MONGODB_URI already in the
 environment (a shell set up for `make run`) are replaced. Each server started here is named
 by its process id in TIENDA_TEST_REDIS_PID / TIENDA_TEST_MONGODB_PID: config/settings/test.py
@@ -41,6 +45,23 @@ MONGODB = Variables("MONGODB_URI", "TEST_MONGODB_URI", "TIENDA_TEST_MONGODB_PID"
 def servers_named(env: Mapping[str, str]) -> bool:
     """Whether ``env`` already names both test servers (`devstack test` runs pytest that way)."""
     return all(names.given in env or {names.url, names.started_pid} <= env.keys() for names in (REDIS, MONGODB))
+
+
+# Two workers: these machines have two cores, and the suite waits on its servers and subprocesses
+# about a quarter of the time (docs/decisions/0010-test-suite-speed.md).
+WORKERS = 2
+
+
+def given_servers(env: Mapping[str, str]) -> list[str]:
+    """The TEST_* variables set in ``env``: servers provided for the tests, one for every process."""
+    return [names.given for names in (REDIS, MONGODB) if names.given in env]
+
+
+def worker_args(env: Mapping[str, str], pytest_args: list[str]) -> list[str]:
+    """The pytest-xdist arguments `make test` adds: WORKERS workers, unless servers are given in TEST_*
+    or the arguments choose (``-n 0`` runs in one process)."""
+    chosen = any(arg.startswith(("-n", "--numprocesses", "--dist")) or arg == "no:xdist" for arg in pytest_args)
+    return [] if chosen or given_servers(env) else ["-n", str(WORKERS)]
 
 
 def start_test_servers(

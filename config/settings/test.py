@@ -10,6 +10,7 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from common.flush_written.listener import WRITTEN
 from common.mongo_commands import RECORDER
 from config.env import env_list, env_str
 from config.settings.base import *  # noqa: F403
@@ -41,7 +42,9 @@ MAX_PENDING_ORDERS_PER_USER = 1000
 # The lifespan's tests start and stop it without a database; config/tests/test_lifespan.py turns it on.
 WARM_UP_AT_START = False
 # Tests count MongoDB round trips (common/mongo_commands.py): a signed-in catalog page makes none.
-DATABASES["default"]["OPTIONS"]["event_listeners"] = [RECORDER]
+# The reset after each test empties only the collections the test wrote (common/flush_written).
+INSTALLED_APPS = [*INSTALLED_APPS, "common.flush_written"]
+DATABASES["default"]["OPTIONS"]["event_listeners"] = [RECORDER, WRITTEN]
 
 # --- Only servers started for the tests ---------------------------------------------------------
 # A server is the tests' when it is the one named TEST_REDIS_URL / TEST_MONGODB_URI (servers provided

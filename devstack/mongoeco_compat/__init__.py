@@ -14,7 +14,8 @@ answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 - scalar_index.py: one SQLite index serves every scalar index (mongoeco made an identical one each);
 - changes.py: cached per-collection facts follow each write instead of being dropped;
 - reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL, on its own connection;
-- counts.py: counting aggregations use the engine's count.
+- counts.py: counting aggregations use the engine's count;
+- explain.py: explain's packaged capability documents are read and validated once.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ FEATURES_FOLLOW_WRITES = "features_follow_writes"
 SQL_READS = "sql_reads"
 SHARED_READS = "shared_reads"
 COUNT_SHORTCUT = "count_shortcut"
+CACHED_EXPLAIN_DOCUMENTS = "cached_explain_documents"
 FIXES = (
     BUILDINFO_ALIAS,
     NOT_OPERATOR,
@@ -59,6 +61,7 @@ FIXES = (
     SQL_READS,
     SHARED_READS,
     COUNT_SHORTCUT,
+    CACHED_EXPLAIN_DOCUMENTS,
 )
 
 __all__ = [
@@ -103,7 +106,7 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
     new = wanted - _applied
     if not new:
         return
-    from devstack.mongoeco_compat import changes, commands, counts, reads, scalar_index, startup, writes
+    from devstack.mongoeco_compat import changes, commands, counts, explain, reads, scalar_index, startup, writes
 
     if new & {BUILDINFO_ALIAS, FLAT_FIELD_SPECS, SELF_ASSIGNMENTS}:
         commands.install_rewrites(
@@ -131,4 +134,6 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         reads.install_shared_reads()
     if COUNT_SHORTCUT in new:
         counts.install()
+    if CACHED_EXPLAIN_DOCUMENTS in new:
+        explain.install()
     _applied.update(new)

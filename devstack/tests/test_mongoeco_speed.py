@@ -109,6 +109,39 @@ def test_reads_in_sql_show_in_explain_only_with_the_fix(tmp_path) -> None:
         assert (reads.SQL_MARKER in plan) is expected
 
 
+class TestCachedExplainDocuments:
+    @staticmethod
+    def explains(path: Path, *, cached: bool) -> tuple[list[Any], int]:
+        """The ``cxp`` sections of five explains after a first one, and how many packaged documents they loaded."""
+        from mongoeco.cxp.exchange import documents
+
+        async def scenario(database: Any, engine: SQLiteEngine) -> tuple[list[Any], int]:
+            await fill(database, 5)
+            finds = [{"explain": {"find": "items", "filter": {"n": {"$gt": n}}}} for n in range(3)]
+            aggregates = [
+                {"explain": {"aggregate": "items", "pipeline": [{"$match": {"n": n}}], "cursor": {}}} for n in range(3)
+            ]
+            first, *rest = finds + aggregates
+            await database.command(first)
+            with CallCounter(documents, "load_document") as loaded:
+                plans = [await database.command(command) for command in rest]
+            return [plan["cxp"] for plan in plans], loaded.calls
+
+        mongoeco_compat.apply()
+        with pytest.MonkeyPatch.context() as patch:
+            if not cached:
+                unpatched(patch, documents, "_read")
+            return in_process(path, scenario)
+
+    def test_explains_load_no_document_again_with_the_fix(self, tmp_path) -> None:
+        sections, loaded = self.explains(tmp_path / "db.sqlite3", cached=True)
+        assert loaded == 0
+        assert sections == self.explains(tmp_path / "plain.sqlite3", cached=False)[0]
+
+    def test_each_explain_loads_and_validates_the_catalog_without_it(self, tmp_path) -> None:
+        assert self.explains(tmp_path / "db.sqlite3", cached=False)[1] >= 5
+
+
 class TestSharedReads:
     @staticmethod
     def connections_opened_by_reads(path: Path) -> int:

@@ -19,8 +19,9 @@ import redis
 from accounts import ratelimit
 from accounts.blocklist import revoked_key
 from devstack.processes import ProcessGroup, free_port
+from devstack.pytest_plugin import work_unit
 from devstack.services import start_redis
-from devstack.testservers import MONGODB, REDIS
+from devstack.testservers import MONGODB, REDIS, WORKERS, worker_args
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST = Path(sys.executable).parent / "pytest"
@@ -99,3 +100,20 @@ def test_the_test_settings_accept_servers_given_for_the_tests(make_run_redis: re
     env.update({REDIS.given: env[REDIS.url], MONGODB.given: env[MONGODB.url]})
     result = manage_check(env)
     assert result.returncode == 0, result.stderr
+
+
+def test_make_test_runs_on_workers_unless_servers_are_given_or_the_arguments_choose() -> None:
+    assert worker_args({}, ["-x", "-k", "health"]) == ["-n", str(WORKERS)]
+    assert worker_args({REDIS.given: "redis://ci:6379/0"}, []) == []  # shared servers: one process
+    assert worker_args({MONGODB.given: "mongodb://ci:27017/t"}, []) == []
+    for chosen in (["-n", "0"], ["-n0"], ["--numprocesses=4"], ["-p", "no:xdist"]):
+        assert worker_args({}, chosen) == []
+
+
+def test_a_worker_runs_a_module_or_a_directory_sharing_one_stack_as_a_whole() -> None:
+    assert work_unit("shop/tests/test_api.py::test_list[page-2]") == "shop/tests/test_api.py"
+    assert work_unit("devstack/tests/test_mongoeco_speed.py::TestSharedReads::test_x") == (
+        "devstack/tests/test_mongoeco_speed.py"
+    )
+    assert work_unit("tests/e2e/test_api_fuzzing.py::test_every_answer") == "tests/e2e/"
+    assert work_unit("tests/faults/test_redis_down.py::test_outage") == "tests/faults/"
