@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 
 
 def migrations_data() -> dict[str, set[tuple[str, ...]]]:
-    """What migrations (and their post_migrate signal) leave: a content type and the default
-    permissions for each model."""
+    """What migrations (and their post_migrate signal) leave: a content type, the default
+    permissions and the Meta.permissions of each model."""
     models = apps.get_models()
     return {
         ContentType._meta.db_table: {(model._meta.app_label, model._meta.model_name) for model in models},
@@ -33,7 +33,8 @@ def migrations_data() -> dict[str, set[tuple[str, ...]]]:
             (model._meta.app_label, f"{action}_{model._meta.model_name}")
             for model in models
             for action in model._meta.default_permissions
-        },
+        }
+        | {(model._meta.app_label, codename) for model in models for codename, _name in model._meta.permissions},
     }
 
 
