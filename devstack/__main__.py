@@ -70,15 +70,41 @@ def start_dependencies(group: ProcessGroup, env: dict[str, str], *, var_dir: Pat
         print(f"    MongoDB: mongoeco started on 127.0.0.1:{port} (SQLite engine, data in {sqlite_path})", flush=True)
 
 
-def asgi_server_argv(*, port: int) -> list[str]:
+# The most app processes WEB_CONCURRENCY may ask for: each holds its own MongoDB and Redis pools.
+MAX_WEB_CONCURRENCY = 64
+
+
+def web_concurrency(env: dict[str, str]) -> int:
+    """App processes behind the one port: ``WEB_CONCURRENCY``, by default one per core this process may use.
+
+    docs/decisions/0013-several-app-processes.md says why one per core.
+    """
+    raw = env.get("WEB_CONCURRENCY", "").strip()
+    if not raw:
+        return os.process_cpu_count() or 1
+    try:
+        processes = int(raw)
+    except ValueError:
+        processes = 0
+    if not 1 <= processes <= MAX_WEB_CONCURRENCY:
+        raise StartupError(
+            f"WEB_CONCURRENCY must be a whole number of app processes from 1 to {MAX_WEB_CONCURRENCY}, "
+            f"not {raw!r}; leave it unset for one per core."
+        )
+    return processes
+
+
+def asgi_server_argv(*, port: int, workers: int = 1) -> list[str]:
     """The ASGI server command (chosen in docs/decisions/0002-asgi-server.md).
 
+    ``workers`` app processes share the listening socket (uvicorn's supervisor restarts one that
+    dies); always given, as uvicorn would otherwise read ``WEB_CONCURRENCY`` itself.
     No permessage-deflate: pushes are a few hundred bytes, and compressing each copy for each
     socket cost more server time than it saved (docs/benchmarks/push.md).
     """
     return [
         sys.executable, "-m", "uvicorn", "config.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
         "--ws-max-size", str(WS_MAX_SIZE_BYTES), "--ws-per-message-deflate", "false",
         "--timeout-graceful-shutdown", "10", "--no-access-log",
@@ -138,12 +164,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         if port_in_use(port):
             raise StartupError(f"Port {port} is taken; set PORT to a free port (PORT=8001 make run).")
+        web_concurrency(env)  # a bad WEB_CONCURRENCY stops start-up before anything is started
         started = _step("Starting MongoDB and Redis")
         start_dependencies(group, env, var_dir=var_dir)
         _done(started)
         _prepare(env)
-        started = _step(f"Starting the ASGI server on 127.0.0.1:{port}")
-        group.spawn("asgi-server", asgi_server_argv(port=port), env=env, cwd=ROOT)
+        processes = web_concurrency(env)
+        started = _step(f"Starting the ASGI server on 127.0.0.1:{port} ({processes} app processes, WEB_CONCURRENCY)")
+        group.spawn("asgi-server", asgi_server_argv(port=port, workers=processes), env=env, cwd=ROOT)
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(f"{base_url}/healthz", group)
         _done(started)
