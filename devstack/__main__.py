@@ -21,7 +21,8 @@ from pathlib import Path
 
 from common.yes_no import yes_no
 from devstack import WS_MAX_SIZE_BYTES
-from devstack.processes import ProcessGroup, StartupError, die_with_parent, port_in_use
+from devstack.app_processes import wait_until_all_serve
+from devstack.processes import ManagedProcess, ProcessGroup, StartupError, die_with_parent, port_in_use
 from devstack.services import start_mongo, start_redis
 from devstack.testservers import start_test_servers, worker_args
 
@@ -141,6 +142,23 @@ def _wait_healthy(url: str, group: ProcessGroup, timeout: float = 60.0) -> None:
     raise StartupError(f"{url} did not answer 200 within {timeout:.0f} s.")
 
 
+def _processes(count: int) -> str:
+    return "1 app process" if count == 1 else f"{count} app processes"
+
+
+def _wait_all_serve(server: ManagedProcess, port: int, group: ProcessGroup, timeout: float = 60.0) -> None:
+    """Return once every app process has warmed up and served a request (devstack/app_processes.py)."""
+
+    def failed() -> str | None:
+        exited = group.first_exited()
+        return f"{exited.name} exited with code {exited.popen.returncode} during start-up." if exited else None
+
+    try:
+        wait_until_all_serve(server.pid, port, timeout=timeout, failed=failed)
+    except (RuntimeError, TimeoutError) as error:
+        raise StartupError(str(error)) from error
+
+
 def _mail_sink(env: dict[str, str]) -> str:
     if env.get("EMAIL_HOST"):
         return f"sent to the SMTP server {env['EMAIL_HOST']}:{env.get('EMAIL_PORT', '587')}"
@@ -170,10 +188,11 @@ def run(args: argparse.Namespace) -> int:
         _done(started)
         _prepare(env)
         processes = web_concurrency(env)
-        started = _step(f"Starting the ASGI server on 127.0.0.1:{port} ({processes} app processes, WEB_CONCURRENCY)")
-        group.spawn("asgi-server", asgi_server_argv(port=port, workers=processes), env=env, cwd=ROOT)
+        started = _step(f"Starting the ASGI server on 127.0.0.1:{port} ({_processes(processes)}, WEB_CONCURRENCY)")
+        server = group.spawn("asgi-server", asgi_server_argv(port=port, workers=processes), env=env, cwd=ROOT)
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(f"{base_url}/healthz", group)
+        _wait_all_serve(server, port, group)
         _done(started)
         started = _step("Starting the job queue's worker (e-mails, payment expiry, stock settling)")
         env.setdefault("EMAIL_FILE_PATH", str(var_dir / "mail"))

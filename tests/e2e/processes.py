@@ -8,56 +8,18 @@ opens connections and asks the kernel which process accepted each.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import httpx
 
-from devstack.testing import descendants
-
-# /proc/net/tcp state of an established connection.
-ESTABLISHED = "01"
+from devstack.app_processes import connection_holder
 
 
-def app_processes(launcher_pid: int) -> set[int]:
-    """The uvicorn app processes under the launcher (children its supervisor spawned)."""
-    return {pid for pid in descendants(launcher_pid) if b"spawn_main" in _cmdline(pid)}
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return b""
-
-
-def _server_side_inode(server_port: int, client_port: int) -> str | None:
-    """The inode of the server's end of the loopback connection from ``client_port``."""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
-        if (state == ESTABLISHED and int(local.split(":")[1], 16) == server_port
-                and int(remote.split(":")[1], 16) == client_port):  # fmt: skip
-            return inode
-    return None
-
-
-def holder(pids: set[int], *, server_port: int, client_port: int, timeout: float = 5.0) -> int:
+def holder(pids: set[int], *, server_port: int, client_port: int) -> int:
     """The process among ``pids`` that accepted the connection from ``client_port``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        inode = _server_side_inode(server_port, client_port)
-        if inode is not None:
-            wanted = f"socket:[{inode}]"
-            for pid in pids:
-                for fd in Path(f"/proc/{pid}/fd").iterdir():
-                    try:
-                        if fd.readlink().as_posix() == wanted:
-                            return pid
-                    except FileNotFoundError:
-                        continue
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no app process among {sorted(pids)} holds the connection from port {client_port}")
-        time.sleep(0.05)
+    try:
+        return connection_holder(pids, server_port=server_port, client_port=client_port)
+    except LookupError as error:
+        raise AssertionError(str(error)) from None
 
 
 def client_port(response: httpx.Response) -> int:

@@ -16,14 +16,17 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
+from devstack.app_processes import app_processes, sockets_per_process
+from devstack.testing import descendants
 from tests.e2e.app import App
-from tests.e2e.processes import PinnedClient, app_processes, holder, one_client_per_process
+from tests.e2e.processes import PinnedClient, holder, one_client_per_process
 
 ADDRESS = {"full_name": "Ana", "line1": "Calle Mayor 1", "city": "Madrid", "postal_code": "28013", "country": "ES"}
 SOCKET_CAP = 20  # WS_MAX_SOCKETS_PER_USER's default
@@ -33,7 +36,11 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 @pytest.fixture(scope="module")
 def pids(app: App) -> set[int]:
-    found = app_processes(app.stack.process.pid)
+    servers = [
+        pid for pid in descendants(app.stack.process.pid) if b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(servers) == 1, servers
+    found = app_processes(servers[0])
     assert len(found) == 2, f"expected the launcher's two app processes, found {sorted(found)}"
     return found
 
@@ -157,6 +164,8 @@ def test_the_socket_cap_counts_the_sockets_of_both_processes(
             assert json.loads(socket.recv(timeout=15))["type"] == "orders.resync"
             holders.append(socket_holder(app, pids, socket))
         assert set(holders) == pids, f"all {SOCKET_CAP} sockets went to one process: the test proves nothing"
+        held = sockets_per_process(pids, app.stack.port)  # what `make bench` reports, checked here
+        assert all(held[pid] >= holders.count(pid) for pid in pids), (held, holders)
         for _ in range(4):  # the next socket is refused, whichever process takes it
             with open_socket(app, pids, first, "/ws/staff/orders/", staff) as extra:
                 assert close_code(extra) == 4429
