@@ -5,7 +5,9 @@ Starts `python -m devstack run` (what `make run` runs) with DEBUG off, its own v
 ports, and the full demo catalog (5,000 products), and times it: the first start (servers,
 migrations, the demo catalog, healthz 200), each 500 products of the catalog load, and a later
 start on the same data after a clean stop. Against the second server it runs benchmarks/catalog.py,
-auth.py, push.py, signed_in.py and job_queue.py, each with `--json`; stops it; then writes
+auth.py, push.py, signed_in.py and job_queue.py, each with `--json` (those two starts run one app
+process); stops it; starts it once more with two app processes (WEB_CONCURRENCY=2) and runs the
+cached listing (catalog.py --cached-listing-only) and push.py at N = 1,000 against it; then writes
 docs/benchmarks.md (machine, date, each figure against its target and the figure before the
 embedded MongoDB's speed-ups, the commands), docs/benchmarks/push-latency.png (push latency
 p50/p99 against the number of clients) and the same table into the README, between its `make bench`
