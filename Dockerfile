@@ -46,4 +46,6 @@ ENTRYPOINT ["docker-entrypoint"]
 # The one place that names the ASGI server. --proxy-headers trusts
 # X-Forwarded-* only from FORWARDED_ALLOW_IPS (uvicorn default 127.0.0.1);
 # set that env var to the reverse proxy's address in production.
-CMD ["sh", "-c", "exec uvicorn config.asgi:application --host 0.0.0.0 --port \"${PORT:-8000}\" --workers \"${WEB_CONCURRENCY:-1}\" --loop uvloop --http httptools --ws websockets-sansio --ws-max-size 65536 --ws-per-message-deflate false --proxy-headers --timeout-graceful-shutdown 20 --no-access-log"]
+# WEB_CONCURRENCY app processes share the port; unset, one per CPU the container may use
+# (docs/decisions/0013-several-app-processes.md).
+CMD ["sh", "-c", "exec uvicorn config.asgi:application --host 0.0.0.0 --port \"${PORT:-8000}\" --workers \"${WEB_CONCURRENCY:-$(nproc)}\" --loop uvloop --http httptools --ws websockets-sansio --ws-max-size 65536 --ws-per-message-deflate false --proxy-headers --timeout-graceful-shutdown 20 --no-access-log"]

@@ -44,6 +44,7 @@ from redis.exceptions import RedisError
 
 from accounts.site_sessions import site_session_index_add, site_session_index_missed
 from common.per_user_keys import USER, per_user_key_templates
+from common.redis_debts import redis_debt_owed
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ _undeleted_lock = threading.Lock()
 def session_cache_key(key: str, key_prefix: str, version: int) -> str:
     """django-redis key function of the ``sessions`` cache: ``sess:data:<session key>``, no version."""
     return f"{key_prefix}:{key}"
+
+
+def _delete_missed_now() -> None:
+    SessionStore()._delete_missed()
 
 
 class SessionStore(CachedDBStore):
@@ -184,6 +189,7 @@ class SessionStore(CachedDBStore):
         except RedisError as error:
             with _undeleted_lock:
                 _undeleted.add(key)
+            redis_debt_owed("session copies to delete", _delete_missed_now)
             logger.warning("could not delete the session's copy from Redis (retried at the next contact): %s", error)
 
     # The async API runs the same code in a thread (nothing in Tienda calls it on a hot path).

@@ -18,6 +18,8 @@ from django.conf import settings
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from common.redis_debts import redis_debt_owed
+
 logger = logging.getLogger(__name__)
 PREFIX = "sess:user"
 
@@ -41,6 +43,7 @@ def site_session_index_add(*, user_id: object, session_key: str | None) -> None:
         # Retried at the next contact. A ban works meanwhile: inactive users fail the per-request user check.
         with _unindexed_lock:
             _unindexed[session_key] = str(user_id)
+        redis_debt_owed("sessions to index", site_session_index_missed)
         logger.warning("could not index session of user %s (retried at the next contact): %s", user_id, error)
 
 

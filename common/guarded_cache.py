@@ -29,6 +29,8 @@ from typing import Any
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from common.redis_debts import redis_debt_owed
+
 logger = logging.getLogger(__name__)
 
 # A guard only has to outlive one reader's database read; it expires after this.
@@ -63,6 +65,10 @@ def _forget_in(connection: Any, pairs: dict[str, str]) -> None:
         pipe.set(guard_key, secrets.token_hex(8), ex=GUARD_TTL_SECONDS)
         pipe.delete(key)
     pipe.execute()
+
+
+def _forget_missed_now() -> None:
+    _forget_missed(_redis())
 
 
 def _forget_missed(connection: Any) -> None:
@@ -132,4 +138,5 @@ def guarded_forget(*, key: str, guard_key: str, strict: bool = False) -> None:
             raise GuardedCacheUnavailable(key) from error
         with _unforgotten_lock:
             _unforgotten[key] = guard_key
+        redis_debt_owed("guarded copies to forget", _forget_missed_now)
         logger.warning("could not forget cached %s (retried at the next contact with Redis): %s", key, error)

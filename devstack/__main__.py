@@ -21,7 +21,8 @@ from pathlib import Path
 
 from common.yes_no import yes_no
 from devstack import WS_MAX_SIZE_BYTES
-from devstack.processes import ProcessGroup, StartupError, die_with_parent, port_in_use
+from devstack.app_processes import wait_until_all_serve
+from devstack.processes import ManagedProcess, ProcessGroup, StartupError, die_with_parent, port_in_use
 from devstack.services import start_mongo, start_redis
 from devstack.testservers import start_test_servers, worker_args
 
@@ -70,15 +71,41 @@ def start_dependencies(group: ProcessGroup, env: dict[str, str], *, var_dir: Pat
         print(f"    MongoDB: mongoeco started on 127.0.0.1:{port} (SQLite engine, data in {sqlite_path})", flush=True)
 
 
-def asgi_server_argv(*, port: int) -> list[str]:
+# The most app processes WEB_CONCURRENCY may ask for: each holds its own MongoDB and Redis pools.
+MAX_WEB_CONCURRENCY = 64
+
+
+def web_concurrency(env: dict[str, str]) -> int:
+    """App processes behind the one port: ``WEB_CONCURRENCY``, by default one per core this process may use.
+
+    docs/decisions/0013-several-app-processes.md says why one per core.
+    """
+    raw = env.get("WEB_CONCURRENCY", "").strip()
+    if not raw:
+        return os.process_cpu_count() or 1
+    try:
+        processes = int(raw)
+    except ValueError:
+        processes = 0
+    if not 1 <= processes <= MAX_WEB_CONCURRENCY:
+        raise StartupError(
+            f"WEB_CONCURRENCY must be a whole number of app processes from 1 to {MAX_WEB_CONCURRENCY}, "
+            f"not {raw!r}; leave it unset for one per core."
+        )
+    return processes
+
+
+def asgi_server_argv(*, port: int, workers: int = 1) -> list[str]:
     """The ASGI server command (chosen in docs/decisions/0002-asgi-server.md).
 
+    ``workers`` app processes share the listening socket (uvicorn's supervisor restarts one that
+    dies); always given, as uvicorn would otherwise read ``WEB_CONCURRENCY`` itself.
     No permessage-deflate: pushes are a few hundred bytes, and compressing each copy for each
     socket cost more server time than it saved (docs/benchmarks/push.md).
     """
     return [
         sys.executable, "-m", "uvicorn", "config.asgi:application",
-        "--host", "127.0.0.1", "--port", str(port),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
         "--ws-max-size", str(WS_MAX_SIZE_BYTES), "--ws-per-message-deflate", "false",
         "--timeout-graceful-shutdown", "10", "--no-access-log",
@@ -115,6 +142,23 @@ def _wait_healthy(url: str, group: ProcessGroup, timeout: float = 60.0) -> None:
     raise StartupError(f"{url} did not answer 200 within {timeout:.0f} s.")
 
 
+def _processes(count: int) -> str:
+    return "1 app process" if count == 1 else f"{count} app processes"
+
+
+def _wait_all_serve(server: ManagedProcess, port: int, group: ProcessGroup, timeout: float = 60.0) -> None:
+    """Return once every app process has warmed up and served a request (devstack/app_processes.py)."""
+
+    def failed() -> str | None:
+        exited = group.first_exited()
+        return f"{exited.name} exited with code {exited.popen.returncode} during start-up." if exited else None
+
+    try:
+        wait_until_all_serve(server.pid, port, timeout=timeout, failed=failed)
+    except (RuntimeError, TimeoutError) as error:
+        raise StartupError(str(error)) from error
+
+
 def _mail_sink(env: dict[str, str]) -> str:
     if env.get("EMAIL_HOST"):
         return f"sent to the SMTP server {env['EMAIL_HOST']}:{env.get('EMAIL_PORT', '587')}"
@@ -138,14 +182,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         if port_in_use(port):
             raise StartupError(f"Port {port} is taken; set PORT to a free port (PORT=8001 make run).")
+        web_concurrency(env)  # a bad WEB_CONCURRENCY stops start-up before anything is started
         started = _step("Starting MongoDB and Redis")
         start_dependencies(group, env, var_dir=var_dir)
         _done(started)
         _prepare(env)
-        started = _step(f"Starting the ASGI server on 127.0.0.1:{port}")
-        group.spawn("asgi-server", asgi_server_argv(port=port), env=env, cwd=ROOT)
+        processes = web_concurrency(env)
+        started = _step(f"Starting the ASGI server on 127.0.0.1:{port} ({_processes(processes)}, WEB_CONCURRENCY)")
+        server = group.spawn("asgi-server", asgi_server_argv(port=port, workers=processes), env=env, cwd=ROOT)
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(f"{base_url}/healthz", group)
+        _wait_all_serve(server, port, group)
         _done(started)
         started = _step("Starting the job queue's worker (e-mails, payment expiry, stock settling)")
         env.setdefault("EMAIL_FILE_PATH", str(var_dir / "mail"))

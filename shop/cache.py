@@ -31,6 +31,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from common.redis_debts import redis_debt_owed
+
 logger = logging.getLogger(__name__)
 
 PREFIX = "cache:shop"
@@ -217,6 +219,8 @@ def invalidate(*namespaces: str) -> None:
     except RedisError as error:
         with _unbumped_lock:
             _unbumped.update(namespaces)
+        if namespaces:
+            redis_debt_owed("cache namespaces to bump", _bump_missed)
         if not namespaces:  # a retry from cached(): Redis is still down, and that is logged there
             return
         # The write is already in MongoDB; the bump is retried at the next successful contact.
@@ -224,6 +228,16 @@ def invalidate(*namespaces: str) -> None:
         return
     with _unbumped_lock:
         _unbumped.difference_update(wanted)
+
+
+def _bump_missed() -> None:
+    """Bump the namespaces whose bump failed; raises RedisError while Redis is still unreachable."""
+    with _unbumped_lock:
+        wanted = set(_unbumped)
+    if wanted:
+        _bump(_redis(), sorted(wanted))
+        with _unbumped_lock:
+            _unbumped.difference_update(wanted)
 
 
 def unbumped() -> frozenset[str]:

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
@@ -307,3 +308,70 @@ def test_compose_redis_keeps_and_evicts_as_make_run_does() -> None:
 def test_entrypoint_hands_over_to_cmd() -> None:
     entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text(encoding="utf-8")
     assert entrypoint.rstrip().endswith('exec "$@"')
+
+
+# --- the "replicated" profile: three MongoDB members, Redis with replicas and sentinels --------
+# What the schema cannot check: every address the app and the init container use exists.
+
+PROFILE = "replicated"
+MEMBER = re.compile(r"host: '([\w-]+):(\d+)'")
+SENTINEL_MONITOR = re.compile(r"'sentinel monitor (\w+) ([\w-]+) (\d+) (\d+)'")
+
+
+def profile_services(compose: dict) -> dict[str, dict]:
+    return {name: service for name, service in compose["services"].items() if PROFILE in service.get("profiles", [])}
+
+
+def test_the_single_node_services_stay_the_default() -> None:
+    compose = load_yaml(COMPOSE)
+    default = {name for name, service in compose["services"].items() if not service.get("profiles")}
+    assert default == {"mongo", "redis", "web", "worker", "mail"}
+    assert environment(compose["services"]["web"])["MONGODB_URI"].startswith("${MONGODB_URI:-mongodb://mongo:27017/")
+
+
+def test_the_replica_set_has_three_members_that_the_app_names() -> None:
+    services = profile_services(load_yaml(COMPOSE))
+    mongods = sorted(name for name, service in services.items() if service.get("command", [None])[0] == "--replSet")
+    assert mongods == ["mongo-1", "mongo-2", "mongo-3"]
+    initiate = " ".join(services["mongo-init"]["command"])
+    assert sorted(MEMBER.findall(initiate)) == [(name, "27017") for name in mongods]
+    uri = urlsplit(environment(services["web-ha"])["MONGODB_URI"])
+    assert sorted(uri.netloc.split(",")) == [f"{name}:27017" for name in mongods]
+    assert parse_qs(uri.query) == {"replicaSet": ["rs0"]}
+    assert all(f"'{name}:27017'" in initiate for name in mongods)
+
+
+def test_redis_has_a_primary_two_replicas_and_three_sentinels_that_the_app_names() -> None:
+    services = profile_services(load_yaml(COMPOSE))
+    servers = {name: service["command"] for name, service in services.items() if name.startswith("redis-")}
+    assert sorted(servers) == ["redis-1", "redis-2", "redis-3"]
+    from devstack.services import REDIS_MEMORY_ARGS, REDIS_PERSISTENCE_ARGS
+
+    launcher = [*REDIS_PERSISTENCE_ARGS, *REDIS_MEMORY_ARGS]
+    for name, command in servers.items():
+        assert " ".join(launcher) in " ".join(command), f"{name} does not keep and evict as make run's Redis"
+    assert "--replicaof" not in servers["redis-1"]
+    assert [servers[name][-3:] for name in ("redis-2", "redis-3")] == [["--replicaof", "redis-1", "6379"]] * 2
+
+    sentinels = sorted(name for name in services if name.startswith("sentinel-"))
+    assert sentinels == ["sentinel-1", "sentinel-2", "sentinel-3"]
+    for name in sentinels:
+        assert SENTINEL_MONITOR.findall(services[name]["command"][2]) == [("tienda", "redis-1", "6379", "2")]
+    app = environment(services["web-ha"])
+    assert app["REDIS_SENTINELS"] == ",".join(f"{name}:26379" for name in sentinels)
+    assert app["REDIS_MASTER_NAME"] == "tienda"
+    assert app["REDIS_URL"] is None  # not passed: the sentinels name the primary
+    assert environment(services["worker-ha"]) == app
+
+
+def test_the_profile_waits_for_what_it_uses_and_keeps_secrets_out() -> None:
+    compose = load_yaml(COMPOSE)
+    assert dependency_problems(compose) == []
+    services = profile_services(compose)
+    assert services["web-ha"]["depends_on"]["mongo-init"] == {"condition": "service_completed_successfully"}
+    assert {name for name in services["web-ha"]["depends_on"] if name.startswith("sentinel-")} == {
+        "sentinel-1", "sentinel-2", "sentinel-3",
+    }  # fmt: skip
+    assert secret_problems(services["web-ha"]) == []
+    published = [port for service in compose["services"].values() for port in service.get("ports", [])]
+    assert len(published) == len(set(published)), "two services publish the same port"

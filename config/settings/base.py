@@ -161,6 +161,9 @@ RQ_SHOW_ADMIN_LINK = False
 # sockets of a process that died uncleanly stop counting within one lease.
 WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", default=20)
 WS_SOCKET_LEASE_SECONDS = env_int("WS_SOCKET_LEASE_SECONDS", default=60)
+# Seconds between a process's retries of the Redis work a write left undone while Redis was
+# unreachable (common/redis_debts.py); 0: only at the process's next contact with Redis.
+REDIS_DEBTS_RETRY_SECONDS = 1.0
 
 # --- Authentication ---------------------------------------------------------------
 

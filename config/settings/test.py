@@ -41,6 +41,9 @@ DEMO_CATALOG_SIZE = 40
 MAX_PENDING_ORDERS_PER_USER = 1000
 # The lifespan's tests start and stop it without a database; config/tests/test_lifespan.py turns it on.
 WARM_UP_AT_START = False
+# No background retries of what an outage left owed to Redis: a thread paying it during a later
+# test would write into that test's Redis. common/tests/test_redis_debts.py turns it on.
+REDIS_DEBTS_RETRY_SECONDS = 0
 # Tests count MongoDB round trips (common/mongo_commands.py): a signed-in catalog page makes none.
 # The reset after each test empties only the collections the test wrote (common/flush_written).
 INSTALLED_APPS = [*INSTALLED_APPS, "common.flush_written"]

@@ -93,3 +93,16 @@ def test_unreachable_dependency_is_a_clear_startup_error(tmp_path: Path, variabl
     assert f"cannot reach {'mongodb' if variable == 'MONGODB_URI' else 'redis'} at {address}" in output
     assert f"(from {variable})" in output
     assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("value", ["0", "two", "65"])
+def test_a_bad_web_concurrency_stops_start_up_before_anything_starts(tmp_path: Path, value: str) -> None:
+    env = stack_env(tmp_path / "var", WEB_CONCURRENCY=value)
+    result = subprocess.run(
+        [sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert f"WEB_CONCURRENCY must be a whole number of app processes from 1 to 64, not {value!r}" in output
+    assert "Starting MongoDB" not in output
+    assert not (tmp_path / "var").exists()

@@ -18,9 +18,10 @@ from tests.e2e.app import DEMO_PASSWORD, App
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """The whole stack, started the way `make run` starts it, with DEBUG off."""
+    """The whole stack, started the way `make run` starts it, with DEBUG off and two app processes."""
     root: Path = tmp_path_factory.mktemp("e2e")
-    env = stack_env(root / "var", DJANGO_DEBUG="0", DEMO_PASSWORD=DEMO_PASSWORD)
+    # Two app processes behind the one port, as production runs several (tests/e2e/test_processes.py).
+    env = stack_env(root / "var", DJANGO_DEBUG="0", DEMO_PASSWORD=DEMO_PASSWORD, WEB_CONCURRENCY="2")
     with running_stack(env, root / "server.log") as stack:
         yield App(stack)
 
