@@ -229,7 +229,13 @@ def test_blocked_shopper_is_signed_out_and_their_socket_closes(
         expect(shopper.locator(".site-nav")).not_to_contain_text("Log out")
 
 
-ANALYTICS_ADDRESS = {"full_name": "Ana García", "line1": "Calle Mayor 1", "city": "Madrid", "postal_code": "28013"}
+ANALYTICS_ADDRESS = {
+    "full_name": "Ana García",
+    "line1": "Calle Mayor 1",
+    "city": "Madrid",
+    "postal_code": "28013",
+    "country": "ES",
+}
 
 
 def _chart_total(page: Page, chart: str, dataset: int) -> float:
