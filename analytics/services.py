@@ -156,8 +156,10 @@ def analytics_day_rebuild(*, day: date) -> RebuildReport:
             if not start <= event.at < end:
                 continue
             touched = True
-            markers.append(keys.event_marker(order.pk, event.seq))
             inc = event_increments(order, event)
+            if not inc:
+                continue  # as order_event_count: an event that counts nothing is not marked
+            markers.append(keys.event_marker(order.pk, event.seq))
             figures.update(inc.day)
             minutes[epoch_minute(event.at)].update(inc.bucket)
             hours[epoch_hour(event.at)].update(inc.bucket)
