@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from django.test import Client
+from django_redis import get_redis_connection
 
 from analytics.selectors import analytics_snapshot
 from analytics.tests.helpers import redis_round_trips
@@ -12,7 +13,8 @@ from analytics.traffic import traffic
 
 
 def test_page_views_visitors_carts_and_checkouts_are_counted(people: SimpleNamespace, goods) -> None:
-    traffic.flush()  # whatever earlier tests left in this process's buffer goes to their Redis
+    traffic.flush()  # what earlier tests left in this process's buffer, then none of it
+    get_redis_connection("default").flushdb()
     browser = Client(HTTP_USER_AGENT="Firefox", REMOTE_ADDR="10.0.0.1")
     other = Client(HTTP_USER_AGENT="Chromium", REMOTE_ADDR="10.0.0.2")
     for path in ("/", "/c/mugs/", f"/p/{goods.mug.slug}/"):
