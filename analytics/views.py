@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -34,6 +35,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "snapshot": snapshot,
         "error": error,
         "live_url": LIVE_PATH if not request.GET.get("day") else "",
-        "per_hour_recent": snapshot["per_hour"][-24:],
+        # Newest first, as tables for pages without JavaScript (the charts draw the same rows).
+        "history": [
+            (snapshot["per_minute"][::-1], _("Per minute, last 2 hours (table)")),
+            (snapshot["per_hour"][::-1], _("Per hour, last 7 days (table)")),
+        ],
     }
     return render(request, "analytics/dashboard.html", context, status=400 if error else 200)

@@ -54,6 +54,9 @@ def test_the_page_shows_the_figures_as_tables(people: SimpleNamespace, goods) ->
     assert '<td data-figure="funnel.orders_paid">1</td>' in html
     assert "<td>Mug</td><td>2</td>" in html
     assert 'data-live-url="/ws/staff/analytics/"' in html
+    # The history too, as tables inside <details> (no script needed): 120 minutes, 168 hours.
+    assert html.count("<details") == 2
+    assert html.count("<tr><td>") == 120 + 168 + 1 + 1  # the history, the top by units and by revenue
     assert "vendor/chart.js/chart.umd.min.js" in html
     assert "<script>" not in html
     assert "'unsafe-inline'" not in response["Content-Security-Policy"].split("script-src")[1].split(";")[0]

@@ -58,24 +58,33 @@
     return new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
   }
 
-  function showCharts(snapshot) {
-    var minuteCanvas = root.querySelector('[data-chart="per-minute"]');
-    var currency = snapshot.chart_currency;
-    var perMinute = chart("per-minute", {
+  function history(name, rows, currency, label) {
+    var canvas = root.querySelector('[data-chart="' + name + '"]');
+    if (!canvas) return;
+    var line = chart(name, {
       type: "line",
       data: { labels: [], datasets: [
-        { label: minuteCanvas.getAttribute("data-label-orders"), data: [], yAxisID: "orders", tension: 0.2 },
-        { label: minuteCanvas.getAttribute("data-label-revenue") + " (" + currency + ")", data: [], yAxisID: "revenue", tension: 0.2 },
+        { label: canvas.getAttribute("data-label-orders"), data: [], yAxisID: "orders", tension: 0.2 },
+        { label: "", data: [], yAxisID: "revenue", tension: 0.2 },
       ] },
       options: { animation: false, scales: { orders: { position: "left", beginAtZero: true, ticks: { precision: 0 } },
                                              revenue: { position: "right", beginAtZero: true } } },
     });
-    if (perMinute) {
-      perMinute.data.labels = snapshot.per_minute.map(function (row) { return timeLabel(row.at); });
-      perMinute.data.datasets[0].data = snapshot.per_minute.map(function (row) { return row.orders; });
-      perMinute.data.datasets[1].data = snapshot.per_minute.map(function (row) { return Number(row.revenue[currency] || 0); });
-      perMinute.update();
-    }
+    if (!line) return;
+    line.data.labels = rows.map(function (row) { return label(row.at); });
+    line.data.datasets[0].data = rows.map(function (row) { return row.orders; });
+    line.data.datasets[1].label = canvas.getAttribute("data-label-revenue") + " (" + currency + ")";
+    line.data.datasets[1].data = rows.map(function (row) { return Number(row.revenue[currency] || 0); });
+    line.update();
+  }
+
+  function dayHourLabel(iso) {
+    return new Date(iso).toLocaleString(lang, { weekday: "short", hour: "2-digit" });
+  }
+
+  function showCharts(snapshot) {
+    history("per-minute", snapshot.per_minute, snapshot.chart_currency, timeLabel);
+    history("per-hour", snapshot.per_hour, snapshot.chart_currency, dayHourLabel);
     var unitsCanvas = root.querySelector('[data-chart="top-units"]');
     var top = chart("top-units", {
       type: "bar",
