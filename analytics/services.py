@@ -113,14 +113,31 @@ def order_event_count(*, order: Order, event: OrderEvent) -> bool:
         keys.product_names(day),
     ]  # fmt: skip
     try:
+        redis = get_redis_connection("default")
         # EVAL, not EVALSHA: always one round trip, even after a Redis restart emptied its script cache.
-        counted = get_redis_connection("default").eval(
+        counted = redis.eval(
             _COUNT_EVENT, len(script_keys), *script_keys, keys.DAY_TTL_SECONDS, keys.MINUTE_TTL_SECONDS, payload
         )
+        if _missed_days:
+            _rebuild_request(redis)
     except RedisError as error:  # MongoDB holds the event; the rebuild counts it
         logger.warning("analytics could not count %s #%s: %r", order.number, event.seq, error)
+        _missed_days.add(day)
         return False
     return bool(counted)
+
+
+# Days of events this process could not count (Redis failed). Once Redis answers again, their
+# built markers are deleted, so the scheduled check (analytics.jobs) rebuilds them from MongoDB:
+# one more round trip, after an outage only. A process that dies before then forgets them.
+_missed_days: set[date] = set()
+
+
+def _rebuild_request(redis: Any) -> None:
+    days = list(_missed_days)
+    redis.delete(*(keys.day_built(day) for day in days))
+    _missed_days.difference_update(days)
+    logger.warning("analytics: events of %s were not counted; their figures will be rebuilt", days)
 
 
 def order_event_stored_receiver(sender: object, *, order: Order, event: OrderEvent, **kwargs: object) -> None:

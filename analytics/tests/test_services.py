@@ -147,3 +147,18 @@ def test_nothing_is_counted_with_analytics_off(people: SimpleNamespace, goods) -
     order = place(people.ana, (goods.mug.pk, 1))
     order_services.order_status_change(order=order, to=OrderStatus.PAID, actor=people.staff)
     assert not list(get_redis_connection("default").scan_iter(match="an:*"))
+
+
+def test_events_missed_while_redis_failed_get_their_day_rebuilt(people: SimpleNamespace, goods) -> None:
+    from analytics import services
+
+    analytics_day_rebuild(day=today())
+    missed = place(people.ana, (goods.mug.pk, 1))
+    redis = get_redis_connection("default")
+    # As if Redis had failed while this event was counted: its marker and figures are not there.
+    redis.delete(keys.event_marker(missed.pk, 1), keys.day_figures(today()))
+    services._missed_days.add(today())
+    place(people.bob, (goods.mug.pk, 2))  # Redis answers again: the day is handed to the rebuild
+    assert not services._missed_days
+    assert analytics_rebuild_when_lost().startswith("rebuilt")
+    assert (analytics_snapshot()["orders"], analytics_snapshot()["units_sold"]) == (2, 3)
