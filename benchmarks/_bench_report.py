@@ -132,6 +132,19 @@ def starts_table(starts: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def analytics_details(run: Run | None) -> str:
+    """The analytics benchmark's figures, one line per server."""
+    if run is None or not run.figures:
+        return "(not measured)"
+    lines = ["| server | cached listing req/s | `/livez` req/s | ratio |", "| --- | ---: | ---: | ---: |"]
+    for name in ("on", "off"):
+        f = run.figures[name]
+        lines.append(f"| analytics {name} | {f['listing_rps']:,.0f} | {f['livez_rps']:,.0f} | {f['ratio']:.2f} |")
+    lines += ["", f"Page views sent to the server with analytics: {run.figures['views_sent_on']:,}; counted in "
+              f"Redis: {run.figures['views_counted_on']:,}."]  # fmt: skip
+    return "\n".join(lines)
+
+
 def report(runs: dict[str, Run], rows: list[Row], host: dict[str, str], context: dict[str, Any], *,
            started: datetime.datetime, args: argparse.Namespace, chart: bool) -> str:  # fmt: skip
     date = started.strftime("%Y-%m-%d %H:%M UTC")
@@ -191,6 +204,15 @@ Push (`benchmarks/push.py`, N staff sockets on `/ws/staff/orders/`; "from POST" 
 the staff status change is sent, "from commit" when its answer came back, so it can be negative):
 
 {push_table(runs["push"])}
+
+Analytics (`benchmarks/analytics.py`): the cached category listing against `/livez` on the server
+above (analytics on) and on a second app started beside it on the same MongoDB and Redis with
+`ANALYTICS_ENABLED=0`, phases alternating between the two:
+
+{analytics_details(runs.get("analytics"))}
+
+Redis memory the analytics keys take, per day of history at the load test's traffic (measured
+with `benchmarks/load.py`, not by `make bench`): `docs/benchmarks/analytics.md`.
 
 Starts (the server above, started twice by `benchmarks/run_all.py`):
 

@@ -160,6 +160,7 @@ def verdicts(result: dict[str, Any]) -> dict[str, bool]:
         and not result["sockets"]["without_final_resync"],
         f"app RSS flat after warm-up (growth <= {RSS_GROWTH_LIMIT:.0%})": result["rss"]["growth_after_warmup"]
         <= RSS_GROWTH_LIMIT,
+        "analytics counters equal analytics_rebuild": result["analytics"]["equal"],
     }
 
 

@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from devstack.testing import descendants, running_stack, stack_env  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _load_analytics import analytics_check, print_analytics  # noqa: E402
 from _load_report import (  # noqa: E402
     LEGAL,
     cache_figures,
@@ -381,6 +382,7 @@ async def drive(base_url: str, env: dict[str, str], app_pid: int, args: argparse
         await asyncio.gather(*listening)
         stop_sampling.set()
         await sampler
+        analytics = await analytics_check(http, ready["staff"], env, seconds=seconds, redis=redis)
 
     db = MongoClient(f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/tienda?directConnection=true")["tienda"]
     table, figures = kinds_table(run.kinds, seconds)
@@ -394,6 +396,7 @@ async def drive(base_url: str, env: dict[str, str], app_pid: int, args: argparse
         "timelines": check_timelines(db),
         "sockets": check_listeners(db, listeners),
         "rss": rss_figures(samples, run.started, args.warmup),
+        "analytics": analytics,
     }
 
 
@@ -444,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"setup failed: {error}", file=sys.stderr)
             return 2
     checks = verdicts(result)
+    print_analytics(result["analytics"])
     print_result(result, checks)
     if not all(checks.values()):
         print(server_errors(server_log))

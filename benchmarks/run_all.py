@@ -1,13 +1,14 @@
-"""`make bench`: start a fresh `make run` server twice, then the catalog, auth, push, signed-in and job queue
-benchmarks.
+"""`make bench`: start a fresh `make run` server twice, then the catalog, auth, push, signed-in, job queue and
+analytics benchmarks.
 
 Starts `python -m devstack run` (what `make run` runs) with DEBUG off, its own var directory and free
 ports, and the full demo catalog (5,000 products), and times it: the first start (servers,
 migrations, the demo catalog, healthz 200), each 500 products of the catalog load, and a later
 start on the same data after a clean stop. Against the second server it runs benchmarks/catalog.py,
 auth.py, push.py, signed_in.py and job_queue.py, each with `--json` (those two starts run one app
-process); stops it; starts it once more with two app processes (WEB_CONCURRENCY=2) and runs the
-cached listing (catalog.py --cached-listing-only) and push.py at N = 1,000 against it; then writes
+process), then analytics.py against it and a second app started beside it on the same data with
+ANALYTICS_ENABLED=0; stops them; starts it once more with two app processes (WEB_CONCURRENCY=2) and
+runs the cached listing (catalog.py --cached-listing-only) and push.py at N = 1,000 against it; then writes
 docs/benchmarks.md (machine, date, each figure against its target and the figure before the
 embedded MongoDB's speed-ups, the commands), docs/benchmarks/push-latency.png (push latency
 p50/p99 against the number of clients) and the same table into the README, between its `make bench`
@@ -46,6 +47,7 @@ from _bench_report import CHART, PUSH_TARGET_MS, REPORT, Row, Run, report, table
 from job_queue import table_rows as job_queue_rows  # noqa: E402
 
 from devstack.app_processes import app_processes, sockets_per_process  # noqa: E402
+from devstack.processes import free_port  # noqa: E402
 from devstack.testing import descendants, running_stack, stack_env  # noqa: E402
 
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -65,6 +67,7 @@ QUICK = {
     "push": ["--changes", "3", "--pause-ms", "20", "--connect-timeout", "10"],
     "signed_in": ["--requests", "40", "--max-seconds", "3", "--views", "5"],
     "job_queue": ["--checkouts", "10", "--resets", "10"],
+    "analytics": ["--requests", "40", "--rounds", "1"],
 }
 # Issue 17's target for the push at N=1,000 spread over two app processes.
 PROCESSES_PUSH_TARGET_MS = 50.0
@@ -199,6 +202,15 @@ def run_all(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Run], di
         runs["signed_in"] = run_script("signed_in", signed_in_argv, env=script_env, workdir=workdir)
         job_queue_argv = ["--url", base, *quick.get("job_queue", [])]
         runs["job_queue"] = run_script("job_queue", job_queue_argv, env=script_env, workdir=workdir)
+        # A second app on the same MongoDB and Redis with analytics off: both measured in one run.
+        off_env = {**env, "PORT": str(free_port()), "TIENDA_VAR_DIR": str(workdir / "var-off"),
+                   "MONGODB_URI": mongodb_uri, "REDIS_URL": redis_url, "ANALYTICS_ENABLED": "0"}  # fmt: skip
+        off_log = workdir / "server-analytics-off.log"
+        print(f"==> A second server with ANALYTICS_ENABLED=0 on the same data (log: {off_log})", flush=True)
+        with running_stack(off_env, off_log, timeout=args.start_timeout) as off_server:
+            analytics_argv = ["--url-on", base, "--url-off", off_server.base_url, "--redis-url", redis_url,
+                              *quick.get("analytics", [])]  # fmt: skip
+            runs["analytics"] = run_script("analytics", analytics_argv, env=script_env, workdir=workdir)
     runs.update(run_two_processes(args, {**env, "WEB_CONCURRENCY": "2"}, workdir, script_env, quick))
     context["load_after"] = load_average()
     return runs, context
@@ -459,6 +471,21 @@ def signed_in_rows(run: Run) -> list[Row]:
     return rows
 
 
+def analytics_rows(run: Run) -> list[Row]:
+    source = "`benchmarks/analytics.py`"
+    what = "category listing page, cached vs minimal view (`/livez`), analytics on vs off (same run)"
+    if run.figures is None:
+        return [Row(what, _failed(run), "≥ 0.70 with analytics on", False, source)]
+    on, off = run.figures["on"], run.figures["off"]
+    return [Row(
+        what,
+        f"on: {_rps(on['listing_rps'])} vs {_rps(on['livez_rps'])} req/s: **{on['ratio']:.2f}**; "
+        f"off: {_rps(off['listing_rps'])} vs {_rps(off['livez_rps'])} req/s: **{off['ratio']:.2f}** "
+        f"({run.figures['views_counted_on']:,} of {run.figures['views_sent_on']:,} page views counted)",
+        "≥ 0.70 with analytics on", on["ratio"] >= 0.70, source,
+    )]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog-size", type=int, help="demo products to seed (the figures need 5,000, the default)")
@@ -489,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         + push_rows(runs["push"]) + processes_rows(runs["catalog"], runs["listing_2"], runs["push_2"])
         + signed_in_rows(runs["signed_in"])
         + [Row(**row) for row in job_queue_rows(runs["job_queue"].figures, _failed(runs["job_queue"]))]
+        + analytics_rows(runs["analytics"])
     )  # fmt: skip
     print(f"\n{table(rows)}\n", flush=True)
     if not args.no_write:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from analytics.routing import websocket_urlpatterns as analytics_websocket_urlpatterns
 from orders.routing import websocket_urlpatterns as orders_websocket_urlpatterns
 
 websocket_urlpatterns = [
     *orders_websocket_urlpatterns,
+    *analytics_websocket_urlpatterns,
 ]

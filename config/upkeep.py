@@ -28,6 +28,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rq.exceptions import DuplicateJobError
 
+from analytics.jobs import analytics_rebuild_when_lost
 from common.jobs import QUEUE_LOW
 from orders import jobs as order_jobs
 
@@ -55,6 +56,7 @@ UPKEEP = {
         Upkeep("expire-orders", order_jobs.orders_expire, "ORDER_EXPIRY_INTERVAL_SECONDS"),
         Upkeep("settle-stock", order_jobs.stock_settle, "STOCK_SETTLE_INTERVAL_SECONDS"),
         Upkeep("reconcile-order-mails", order_jobs.order_mails_reconcile, "ORDER_EMAIL_RECONCILE_INTERVAL_SECONDS"),
+        Upkeep("rebuild-analytics", analytics_rebuild_when_lost, "ANALYTICS_REBUILD_CHECK_INTERVAL_SECONDS"),
     )
 }
 

@@ -19,6 +19,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.dispatch import Signal
 from django.utils import translation
 
 from orders.models import Order, OrderEvent, OrderStatus
@@ -27,6 +28,12 @@ logger = logging.getLogger(__name__)
 
 ORDER_CHANGED = "order.changed"  # handled by consumers' order_changed()
 STAFF_GROUP = "orders.staff"
+
+# Sent once per stored order event (placing, every status change), after the write and before the
+# push, with ``order`` (as the event left it) and ``event``. Receivers must not raise and must stay
+# cheap: they run on the request's thread (analytics counts events with it, without orders
+# importing analytics). Like the push, a receiver may see an event twice (a retried request).
+order_event_stored = Signal()
 
 
 def order_group(order_id: object) -> str:
@@ -90,7 +97,11 @@ def order_changed_text(message: dict[str, Any], language: str) -> str:
 
 
 def publish_order_changed(order: Order, event: OrderEvent) -> None:
-    """Push the change to the order's page, the owner's list and the staff dashboard."""
+    """Announce the change (``order_event_stored``), then push it to the order's page, the owner's
+    list and the staff dashboard."""
+    for receiver, error in order_event_stored.send_robust(sender=Order, order=order, event=event):
+        if isinstance(error, Exception):
+            logger.warning("%r could not take %s #%s: %r", receiver, order.number, event.seq, error)
     layer = get_channel_layer()
     if layer is None:
         return

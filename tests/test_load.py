@@ -38,3 +38,7 @@ def test_short_mixed_load_keeps_every_invariant(tmp_path: Path) -> None:
     assert figures["timelines"]["orders"] > 0
     assert figures["sockets"]["pushes"] > 0, "the sockets received pushes"
     assert "Checks:" in output
+    analytics = figures["analytics"]
+    assert analytics["live"]["orders"] > 0, "the load's checkouts were counted"
+    assert analytics["live"] == analytics["rebuilt"], "live counters equal analytics_rebuild after the load"
+    assert analytics["memory"]["total_bytes"] > 0

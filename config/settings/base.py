@@ -48,6 +48,7 @@ LOCAL_APPS = [
     "accounts",
     "shop",
     "orders",
+    "analytics",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -207,6 +208,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.security.ContentSecurityPolicyMiddleware",
+    # Counts page views in memory (analytics/traffic.py); left out with ANALYTICS_ENABLED off.
+    "analytics.middleware.TrafficMiddleware",
     # Last: makes the chain above run in one thread (config/middleware.py says why).
     "config.middleware.SyncChainMiddleware",
 ]
@@ -358,6 +361,24 @@ ORDER_PAYMENT_WINDOW_MINUTES = env_int("ORDER_PAYMENT_WINDOW_MINUTES", default=3
 ORDER_EXPIRY_INTERVAL_SECONDS = env_int("ORDER_EXPIRY_INTERVAL_SECONDS", default=30, minimum=0)
 # A checkout is refused (409 too_many_pending_orders) while the user has this many unpaid orders.
 MAX_PENDING_ORDERS_PER_USER = env_int("MAX_PENDING_ORDERS_PER_USER", default=5, minimum=1)
+
+# --- Analytics (analytics/): live shop figures in Redis, for staff ---------------------------
+# Off: no page view or order event is counted (the dashboard shows what Redis still holds).
+ANALYTICS_ENABLED = env_bool("ANALYTICS_ENABLED", default=True)
+# The shop's time zone: "today" starts at its local midnight (analytics/days.py).
+SHOP_TIME_ZONE = env_str("SHOP_TIME_ZONE", "Europe/Madrid")
+# Each process writes its buffered page views to Redis this often, from a background thread.
+ANALYTICS_TRAFFIC_FLUSH_MS = env_int("ANALYTICS_TRAFFIC_FLUSH_MS", default=1000, minimum=50)
+# Open dashboards get one snapshot this often, for the whole deployment (analytics/push.py).
+ANALYTICS_PUSH_SECONDS = env_int("ANALYTICS_PUSH_SECONDS", default=3, minimum=1)
+# The scheduler checks this often whether Redis lost today's figures and rebuilds them (0: off).
+ANALYTICS_REBUILD_CHECK_INTERVAL_SECONDS = env_int("ANALYTICS_REBUILD_CHECK_INTERVAL_SECONDS", default=60, minimum=0)
+# "Low stock": on sale with this many units or fewer; the list is read from MongoDB at most this often.
+ANALYTICS_LOW_STOCK = env_int("ANALYTICS_LOW_STOCK", default=3, minimum=0)
+ANALYTICS_LOW_STOCK_CACHE_SECONDS = env_int("ANALYTICS_LOW_STOCK_CACHE_SECONDS", default=30, minimum=1)
+ANALYTICS_CHART_CURRENCY = env_str("ANALYTICS_CHART_CURRENCY", "EUR")
+if not ANALYTICS_ENABLED:
+    MIDDLEWARE.remove("analytics.middleware.TrafficMiddleware")
 
 # --- Start-up ---------------------------------------------------------------------
 # Each app process loads the first pages' data, templates and messages before it serves

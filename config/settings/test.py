@@ -108,3 +108,7 @@ def _refuse_servers_not_started_for_tests() -> None:
 
 
 _refuse_servers_not_started_for_tests()
+
+# In-process tests write buffered page views with analytics.traffic.traffic.flush() when they check
+# them; the background flush would write them at a moment of its own, into another test's Redis.
+ANALYTICS_TRAFFIC_FLUSH_MS = 3_600_000

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
@@ -228,6 +229,62 @@ def test_blocked_shopper_is_signed_out_and_their_socket_closes(
         expect(shopper.locator(".site-nav")).not_to_contain_text("Log out")
 
 
+ANALYTICS_ADDRESS = {
+    "full_name": "Ana García",
+    "line1": "Calle Mayor 1",
+    "city": "Madrid",
+    "postal_code": "28013",
+    "country": "ES",
+}
+
+
+def _chart_total(page: Page, chart: str, dataset: int) -> float:
+    """The sum of one dataset of a Chart.js chart on the page, as drawn."""
+    return page.evaluate(
+        '([name, index]) => Chart.getChart(document.querySelector(`[data-chart="${name}"]`))'
+        ".data.datasets[index].data.reduce((a, b) => a + b, 0)",
+        [chart, dataset],
+    )
+
+
+def test_analytics_dashboard_follows_a_checkout_and_a_payment_live(
+    app: App, browser: Browser, person: Callable[..., Page], staff_state: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staff = person(staff_state)
+    with (
+        journey("analytics dashboard follows an API checkout and payment live", browser, capsys),
+        httpx.Client(base_url=app.base_url, timeout=30, trust_env=False) as http,
+    ):
+        SocketWatch(staff).open("/staff/analytics/", "/ws/staff/analytics/")
+        root = staff.locator("[data-live-url]")
+        expect(root).not_to_have_attribute("data-snapshots", "0")
+        mark_no_reload(staff)
+        revenue_before = staff.locator('[data-figure="revenue"]').inner_text()
+        paid_before = int(staff.locator('[data-figure="paid"]').inner_text())
+        orders_charted = _chart_total(staff, "per-minute", 0)
+        revenue_charted = _chart_total(staff, "per-minute", 1)
+
+        token = http.post("/api/auth/token/", json={"email": app.shopper_email, "password": app.password})
+        auth = {"Authorization": f"Bearer {token.json()['access']}"}
+        product = http.get("/api/products/", params={"in_stock": "1", "sort": "-price"}).json()["results"][0]
+        placed = http.post("/api/orders/", headers=auth, json={
+            "lines": [{"product_id": product["id"], "quantity": 1}], "address": ANALYTICS_ADDRESS,
+        })  # fmt: skip
+        assert placed.status_code == 201, placed.text
+        expect(staff.locator('[data-figure="revenue"]')).not_to_have_text(revenue_before, timeout=10_000)
+        staff.wait_for_function(
+            "([orders, revenue]) => { const c = Chart.getChart(document.querySelector('[data-chart=\"per-minute\"]'));"
+            " const sum = (i) => c.data.datasets[i].data.reduce((a, b) => a + b, 0);"
+            " return sum(0) > orders && sum(1) > revenue; }",
+            arg=[orders_charted, revenue_charted],
+            timeout=10_000,
+        )
+        paid = http.post(f"/api/orders/{placed.json()['id']}/pay/", headers=auth)
+        assert paid.status_code == 200, paid.text
+        expect(staff.locator('[data-figure="paid"]')).to_have_text(str(paid_before + 1), timeout=10_000)
+        assert_not_reloaded(staff)
+
+
 def test_readme_screenshots(
     app: App,
     browser: Browser,
@@ -276,6 +333,9 @@ def test_readme_screenshots(
         capture(shopper, "order")
         SocketWatch(staff).open("/staff/orders/", "/ws/staff/orders/")
         capture(staff, "dashboard", full_page=False)
+        staff.goto("/staff/analytics/")
+        expect(staff.locator("[data-live-url]")).not_to_have_attribute("data-snapshots", "0")  # charts drawn
+        capture(staff, "analytics")
         staff.goto("/admin/django_rq/dashboard/")
         expect(staff.get_by_role("link", name="email", exact=True)).to_be_visible()  # the queues, with the worker's
         capture(staff, "queues", full_page=False)

@@ -62,3 +62,18 @@ def test_the_commands_still_run_the_upkeep_on_demand(people, goods) -> None:
     call_command("settle_stock")
     call_command("reconcile_order_mails")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+
+
+def test_the_scheduled_analytics_check_rebuilds_what_redis_lost(people, goods) -> None:
+    from django_redis import get_redis_connection
+
+    from analytics.selectors import analytics_snapshot
+    from config.upkeep import UPKEEP, upkeep_run
+
+    place(people.ana, (goods.mug.pk, 2))
+    assert UPKEEP["rebuild-analytics"].interval_setting == "ANALYTICS_REBUILD_CHECK_INTERVAL_SECONDS"
+    get_redis_connection("default").flushdb()  # Redis restarted without its file
+    assert analytics_snapshot()["orders"] == 0
+    assert upkeep_run("rebuild-analytics", 1).startswith("rebuilt")
+    assert (analytics_snapshot()["orders"], analytics_snapshot()["units_sold"]) == (1, 2)
+    assert upkeep_run("rebuild-analytics", 2) == "figures present"

@@ -74,7 +74,13 @@ def test_signed_in_admin_and_staff_pages_carry_the_strict_policy(
     people.staff.is_superuser = True
     people.staff.save()
     cookies = {settings.SESSION_COOKIE_NAME: session_cookie(people.staff)}
-    for path in ("/admin/", "/admin/shop/product/", f"/admin/shop/product/{goods.mug.pk}/change/", "/staff/orders/"):
+    for path in (
+        "/admin/",
+        "/admin/shop/product/",
+        f"/admin/shop/product/{goods.mug.pk}/change/",
+        "/staff/orders/",
+        "/staff/analytics/",
+    ):
         response = httpx.get(f"{server.base_url}{path}", cookies=cookies, timeout=30)
         assert response.status_code == 200, path
         assert_secured(response)

@@ -109,7 +109,7 @@ def test_another_shoppers_order_page_is_the_404_page(people: SimpleNamespace, go
 def test_staff_only_pages_refuse_shoppers(people: SimpleNamespace, goods: SimpleNamespace) -> None:
     place(people.ana, (goods.mug.pk, 1))
     bob = signed_in(people.bob)
-    for path in ("/staff/orders/", "/staff/cache/", "/staff/cache.json"):
+    for path in ("/staff/orders/", "/staff/cache/", "/staff/cache.json", "/staff/analytics/"):
         response = bob.get(path)
         assert response.status_code in (302, 403), path
         assert "ana@example.com" not in response.content.decode()
