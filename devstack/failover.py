@@ -61,6 +61,7 @@ class Call:
     started: float
     ended: float
     status: int
+    code: str = ""  # the JSON "code" of a refusal (503)
 
 
 @dataclass
@@ -76,6 +77,7 @@ class Drill:
     calls: list[Call] = field(default_factory=list)
     revoked: list[tuple[str, float]] = field(default_factory=list)  # (access token, when) of logouts answered 204
     pages: list[OrderPage] = field(default_factory=list)
+    behind: list[str] = field(default_factory=list)  # pages not showing their order's state, described
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -220,15 +222,13 @@ class Drill:
     def _revocations(self) -> None:
         revoker = Client(self)
         while not self._stop.is_set():
-            tokens = revoker.call(
-                "revocation", "POST", "/api/auth/token/", json={"email": SHOPPER, "password": PASSWORD}
-            )
+            tokens = revoker.call("login", "POST", "/api/auth/token/", json={"email": SHOPPER, "password": PASSWORD})
             if tokens is None or tokens.status_code != 200:
                 time.sleep(0.05)
                 continue
             access = tokens.json()["access"]
             headers = {"Authorization": f"Bearer {access}"}
-            logout = revoker.call("revocation", "POST", "/api/auth/logout/", headers=headers)
+            logout = revoker.call("logout", "POST", "/api/auth/logout/", headers=headers)
             if logout is not None and logout.status_code == 204:
                 with self._lock:
                     self.revoked.append((access, time.monotonic()))
@@ -277,9 +277,14 @@ class Drill:
                 response = admin.call("check", "GET", f"/api/orders/{page.order_id}/", bearer=True)
                 if response is not None and response.status_code == 200:
                     current[page.order_id] = (response.json()["status"], response.json()["seq"])
-            synced = sum(1 for page in self.pages if current.get(page.order_id) == (page.status, page.last_seq))
-            if synced == len(self.pages) or time.monotonic() > deadline:
-                return synced, len(self.pages)
+            behind = [page for page in self.pages if current.get(page.order_id) != (page.status, page.last_seq)]
+            if not behind or time.monotonic() > deadline:
+                self.behind = [
+                    f"{page.path}: shows {page.status} seq {page.last_seq}, is {current.get(page.order_id)}; "
+                    f"connections on {page.connections}, pushes {page.pushes}"
+                    for page in behind
+                ]
+                return len(self.pages) - len(behind), len(self.pages)
             time.sleep(0.5)
 
     def jobs_settled(self, timeout: float) -> dict[str, int]:
@@ -315,14 +320,14 @@ class Drill:
         refused = [c for c in auth if c.status != 200]
         last_refusal = max((c.started for c in refused), default=redis_killed)
         recovered = min((c.ended for c in auth if c.status == 200 and c.started >= last_refusal), default=None)
-        statuses = Counter((c.kind, c.status) for c in after)
+        statuses = Counter(" ".join(str(part) for part in (c.kind, c.status, c.code) if part != "") for c in after)
         return {
             "recovery_seconds": None if recovered is None else round(recovered - redis_killed, 2),
             # Refused: a 503 (or any other error answer); "no connection": sent to a process that was gone.
             "refused": dict(Counter(c.status for c in after if c.status >= 400 and c.kind != "check")),
             "no_connection": sum(1 for c in after if c.status == 0),
             "server_errors": sum(1 for c in calls if c.status >= 500 and c.status != 503),
-            "by_kind": {f"{kind} {status}": count for (kind, status), count in sorted(statuses.items())},
+            "by_kind": dict(sorted(statuses.items())),
             "calls": len(after),
         }
 
@@ -378,7 +383,10 @@ class Client:
             except httpx.TransportError:
                 self.drill.record(Call(kind, port, started, time.monotonic(), 0))
                 continue  # as a load balancer: that process is gone, try the next
-            self.drill.record(Call(kind, port, started, time.monotonic(), response.status_code))
+            code = ""
+            if response.status_code == 503 and response.headers.get("content-type", "").startswith("application/json"):
+                code = str(response.json().get("code", ""))
+            self.drill.record(Call(kind, port, started, time.monotonic(), response.status_code, code))
             return response
         return None
 
@@ -481,6 +489,7 @@ class Result:
     revocations: dict[str, tuple[int, int]]
     pages: tuple[int, int]
     page_moves: int
+    behind: list[str]
     jobs: dict[str, int]
     timings: dict[str, float]
 
@@ -515,4 +524,4 @@ def run_drill(
         jobs = running.jobs_settled(30)
         timings["jobs checked"] = time.monotonic() - checked
     timings["total"] = time.monotonic() - began
-    return Result(redis_round, app_round, revocations, pages, moved, jobs, timings)
+    return Result(redis_round, app_round, revocations, pages, moved, running.behind, jobs, timings)
