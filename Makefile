@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup run test bench load screenshots lint format reset-data
+.PHONY: help setup run test bench load failover screenshots lint format reset-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ bench: ## catalog, auth, push, signed-in and job queue benchmarks on a fresh ser
 
 load: ## set up, then a few minutes of mixed load on a fresh launcher and its invariants (LOAD_ARGS=...)
 	@bash scripts/setup.sh --dev && exec $(PY) benchmarks/load.py $(LOAD_ARGS)
+
+failover: ## set up, then kill the Redis primary and an app process under load (Sentinel, 2 app processes, a worker) and print what was lost
+	@bash scripts/setup.sh --dev && exec $(PY) benchmarks/redis_failover.py $(FAILOVER_ARGS)
 
 screenshots: ## set up, then capture the README's screenshots from a running app into docs/screenshots/
 	@bash scripts/setup.sh --dev --browser && UPDATE_SCREENSHOTS=1 exec $(PY) -m devstack test tests/e2e/test_browser_journeys.py::test_readme_screenshots

@@ -10,6 +10,13 @@
 Every key expires with the refresh lifetime or sooner. Unlike the cache, errors here are
 never swallowed: a blocklist that fails silently lets revoked tokens through, so callers turn
 ``BlocklistUnavailable`` into a 503.
+
+A revocation must outlive the Redis primary: replication is asynchronous, and a failover can
+lose writes the old primary acknowledged. So with ``REDIS_REVOCATION_REPLICAS`` set (the default
+with sentinels), each revocation's writes are followed, in the same round trip, by ``WAIT`` for
+that many replicas; fewer within ``REDIS_REVOCATION_WAIT_MS`` raises ``RevocationUnconfirmed``,
+a 503 that says the revocation may not hold (config/outages.py), never a success.
+https://redis.io/docs/latest/commands/wait/
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
@@ -27,6 +35,31 @@ PREFIX = "jwt"
 
 class BlocklistUnavailable(RuntimeError):
     """Redis could not be asked; the token's state is unknown."""
+
+
+class RevocationUnconfirmed(RuntimeError):
+    """The revocation is on the Redis primary, but fewer replicas than required hold it: a failover
+    now could undo it, so it is not reported as done."""
+
+
+def revocation_pipeline(redis: Any) -> Any:
+    """A pipeline for a revocation's writes, sent by ``revocation_execute``.
+
+    Not a MULTI/EXEC transaction when it ends with WAIT (WAIT inside a transaction does not wait);
+    each write is idempotent, so one cut short is completed by the retry the 503 asks for.
+    """
+    return redis.pipeline(transaction=not settings.REDIS_REVOCATION_REPLICAS)
+
+
+def revocation_execute(pipe: Any) -> list[Any]:
+    """Send the pipeline's writes and, with replicas required, WAIT for them in the same round trip."""
+    replicas = settings.REDIS_REVOCATION_REPLICAS
+    if replicas:
+        pipe.wait(replicas, settings.REDIS_REVOCATION_WAIT_MS)
+    results = pipe.execute()
+    if replicas and int(results[-1]) < replicas:
+        raise RevocationUnconfirmed(f"{results[-1]} of the {replicas} replica(s) required acknowledged the revocation")
+    return results
 
 
 def _redis() -> Any:
@@ -94,18 +127,24 @@ def revoke_token(*, jti: str, expires_at: int) -> None:
     """Void one token until its own expiry (``exp``, seconds since the epoch)."""
     if expires_at <= time.time():
         return
-    _run(lambda redis: redis.set(revoked_key(jti), "1", exat=int(expires_at)))
+
+    def write(redis: Any) -> None:
+        pipe = revocation_pipeline(redis)
+        pipe.set(revoked_key(jti), "1", exat=int(expires_at))
+        revocation_execute(pipe)
+
+    _run(write)
 
 
 def end_family(*, family: str, user_id: str, ttl_seconds: int) -> None:
     """End one API session: its refresh tokens and the access tokens minted from them."""
 
     def write(redis: Any) -> None:
-        pipe = redis.pipeline()
+        pipe = revocation_pipeline(redis)
         pipe.set(family_ended_key(family), "1", ex=ttl_seconds)
         pipe.delete(family_key(family))
         pipe.srem(user_families_key(user_id), family)
-        pipe.execute()
+        revocation_execute(pipe)
 
     _run(write)
 
@@ -116,13 +155,13 @@ def cut_off(*, user_id: str, ttl_seconds: int) -> int:
 
     def write(redis: Any) -> None:
         families = [f.decode() for f in redis.smembers(user_families_key(user_id))]
-        pipe = redis.pipeline()
+        pipe = revocation_pipeline(redis)
         pipe.set(cutoff_key(user_id), cutoff, ex=ttl_seconds)
         for family in families:
             pipe.set(family_ended_key(family), "1", ex=ttl_seconds)
             pipe.delete(family_key(family))
         pipe.delete(user_families_key(user_id))
-        pipe.execute()
+        revocation_execute(pipe)
 
     _run(write)
     return cutoff

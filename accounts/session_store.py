@@ -42,6 +42,7 @@ from django.utils import timezone
 from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
+from accounts.blocklist import revocation_execute, revocation_pipeline
 from accounts.site_sessions import site_session_index_add, site_session_index_missed
 from common.per_user_keys import USER, per_user_key_templates
 from common.redis_debts import redis_debt_owed
@@ -179,13 +180,33 @@ class SessionStore(CachedDBStore):
             site_session_index_add(user_id=user_id, session_key=self.session_key)
 
     def delete(self, session_key: str | None = None) -> None:
-        DBStore.delete(self, session_key)
-        key = session_key or self.session_key
+        self._delete(session_key or self.session_key, revoking=False)
+
+    def flush(self) -> None:
+        """Log out: the session is deleted, and its copy's deletion is held by Redis's replicas."""
+        self.clear()
+        self._delete(self.session_key, revoking=True)
+        self._session_key = None
+
+    def revoke(self) -> None:
+        """End this session (a ban, "log out everywhere"), as ``flush`` does for the visitor's own."""
+        self._delete(self.session_key, revoking=True)
+
+    def _delete(self, key: str | None, *, revoking: bool) -> None:
+        """Delete the row and the copy. ``revoking``: the copy's deletion waits for the replicas
+        (accounts/blocklist.py), so a failover cannot bring the copy, and the sign-in, back;
+        ``RevocationUnconfirmed`` when they do not acknowledge it in time."""
+        DBStore.delete(self, key)
         if key is None:
             return
         try:
             self._delete_missed()
-            self._cache.delete(self.cache_key_prefix + key)
+            pipe = revocation_pipeline(get_redis_connection(settings.SESSION_CACHE_ALIAS))
+            pipe.delete(self._cache.make_key(self.cache_key_prefix + key))
+            if revoking:
+                revocation_execute(pipe)
+            else:
+                pipe.execute()
         except RedisError as error:
             with _undeleted_lock:
                 _undeleted.add(key)

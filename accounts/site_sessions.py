@@ -86,6 +86,6 @@ def site_sessions_end_all(*, user_id: object) -> int:
     keys = [key.decode() for key in redis.smembers(site_sessions_key(user_id))]
     store: Any = import_module(settings.SESSION_ENGINE).SessionStore
     for key in keys:
-        store(session_key=key).delete()
+        store(session_key=key).revoke()
     redis.delete(site_sessions_key(user_id))
     return len(keys)

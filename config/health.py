@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connections
 from django_redis import get_redis_connection
+
+from config.redis_settings import redact_url, sentinels_answering
 
 
 @dataclass(frozen=True)
@@ -26,15 +27,6 @@ class DependencyStatus:
         else:
             data["error"] = self.error
         return data
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, safe for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _timed(name: str, address: str, probe) -> DependencyStatus:
@@ -64,8 +56,16 @@ def mongodb_status() -> DependencyStatus:
 
 
 def redis_status() -> DependencyStatus:
-    """Ping Redis through the cache's connection pool (bypassing IGNORE_EXCEPTIONS)."""
-    return _timed("redis", redact_url(settings.REDIS_URL), lambda: get_redis_connection("default").ping())
+    """Ping Redis through the cache's connection pool (bypassing IGNORE_EXCEPTIONS); with sentinels,
+    ask them for the primary first, so a failure names every sentinel tried."""
+    target = settings.REDIS_TARGET
+
+    def probe() -> None:
+        if target.uses_sentinels:
+            sentinels_answering(target)
+        get_redis_connection("default").ping()
+
+    return _timed("redis", target.describe(), probe)
 
 
 def dependency_statuses() -> list[DependencyStatus]:

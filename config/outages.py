@@ -8,7 +8,11 @@ somewhere in the exception's chain.
 Redis is the other store a request may need to write to: an account change (password, rights,
 a block) must void the old sign-ins and the cached copy of the user in Redis before it is saved,
 and is refused when it cannot (``GuardedCacheUnavailable``, ``BlocklistUnavailable``, raised
-before the write). That is a 503 too. Anything else is a bug and stays a 500.
+before the write). That is a 503 too. So is a revocation (logout, ban, "log out everywhere")
+that the Redis primary took but too few of its replicas acknowledged in time
+(``RevocationUnconfirmed``, raised after the write, accounts/blocklist.py): a failover could
+still undo it, so it is not reported as done, and repeating it is safe. Anything else is a bug
+and stays a 500.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.defaults import server_error as django_server_error
 from pymongo.errors import ConnectionFailure, PyMongoError
 
-from accounts.blocklist import BlocklistUnavailable
+from accounts.blocklist import BlocklistUnavailable, RevocationUnconfirmed
 from common.guarded_cache import GuardedCacheUnavailable
 from config.errors import is_api_path
 
@@ -40,6 +44,11 @@ ERROR_SIGN_IN_STORE_UNAVAILABLE = _(
     "answering, and saving without it could leave old sign-ins or rights working. Please try again in a minute."
 )
 CODE_SIGN_IN_STORE_UNAVAILABLE = "sign_in_store_unavailable"
+ERROR_REVOCATION_UNCONFIRMED = _(
+    "The sign-out was not confirmed: the service that keeps sign-ins in force did not copy it to its "
+    "standby servers in time, so it might not stay in force. Please do it again in a minute."
+)
+CODE_REVOCATION_UNCONFIRMED = "revocation_unconfirmed"
 RETRY_AFTER_SECONDS = 30
 
 
@@ -80,7 +89,8 @@ def unavailable_response(request: HttpRequest, *, message: str, code: str) -> Ht
 
 
 def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpResponse:
-    """``handler500``: a 503 when MongoDB, or Redis for an account change, was unreachable; else a 500.
+    """``handler500``: a 503 when MongoDB, or Redis for an account change, was unreachable, or a
+    revocation was not confirmed by Redis's replicas; else a 500.
 
     Django calls it while handling the exception, so ``sys.exc_info()`` still holds it; this
     covers exceptions from views, DRF and middleware (the session and user loads) alike.
@@ -88,6 +98,8 @@ def server_error(request: HttpRequest, template_name: str = "500.html") -> HttpR
     error = sys.exc_info()[1]
     if database_unreachable(error):
         return unavailable_response(request, message=ERROR_DATABASE_UNAVAILABLE, code=CODE_DATABASE_UNAVAILABLE)
+    if _in_chain(error, lambda e: isinstance(e, RevocationUnconfirmed)):
+        return unavailable_response(request, message=ERROR_REVOCATION_UNCONFIRMED, code=CODE_REVOCATION_UNCONFIRMED)
     if sign_in_store_unreachable(error):
         return unavailable_response(
             request, message=ERROR_SIGN_IN_STORE_UNAVAILABLE, code=CODE_SIGN_IN_STORE_UNAVAILABLE

@@ -1,7 +1,7 @@
 """`python -m devstack run|test`: the engines behind `make run` and `make test`.
 
 Both start embedded MongoDB and Redis and stop every process they started on exit, SIGINT or
-SIGTERM. `run` uses MONGODB_URI / REDIS_URL instead when set; `test` never does (its servers:
+SIGTERM. `run` uses MONGODB_URI / REDIS_URL (or REDIS_SENTINELS) instead when set; `test` never does (its servers:
 devstack/testservers.py).
 """
 
@@ -55,7 +55,9 @@ def _prepare(env: dict[str, str]) -> None:
 
 def start_dependencies(group: ProcessGroup, env: dict[str, str], *, var_dir: Path) -> None:
     """Start Redis and MongoDB with their data under ``var_dir``, unless the environment points at running ones."""
-    if "REDIS_URL" in os.environ:
+    if os.environ.get("REDIS_SENTINELS"):
+        print("    Redis: using REDIS_SENTINELS and REDIS_MASTER_NAME (nothing started)", flush=True)
+    elif "REDIS_URL" in os.environ:
         print("    Redis: using REDIS_URL (nothing started)", flush=True)
     else:
         port = int(env.get("REDIS_PORT", "6390"))

@@ -36,9 +36,14 @@ def migrate_if_needed() -> None:
 def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
     import django
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import CommandError, call_command
 
-    django.setup()
+    try:
+        django.setup()  # a setting that does not parse (REDIS_SENTINELS=...) stops here, named
+    except ImproperlyConfigured as error:
+        print(f"\nerror: {error}", file=sys.stderr, flush=True)
+        return 2
     try:
         step("Checking that MongoDB and Redis answer", lambda: call_command("check_dependencies"))
         step("Applying database migrations", migrate_if_needed)

@@ -7,11 +7,13 @@ var directory, and everything stops when the context exits.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from devstack.__main__ import asgi_server_argv, worker_argv
 from devstack.processes import ManagedProcess, ProcessGroup, free_port, port_in_use
@@ -29,6 +31,38 @@ if TYPE_CHECKING:
     import pymongo
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# The demo accounts (`seed_demo`) and a shipping address, as the fault tests and the failover drill use them.
+SHOPPER, ADMIN = "shopper@example.com", "admin@example.com"
+ADDRESS = {
+    "full_name": "Ana García",
+    "line1": "Calle Mayor 1",
+    "city": "Madrid",
+    "postal_code": "28013",
+    "country": "ES",
+}
+
+
+@dataclass
+class BackgroundLoop:
+    """Runs the subclass's ``_run`` coroutine on an event loop of its own, in a daemon thread."""
+
+    _stop: threading.Event = field(default_factory=threading.Event, kw_only=True)
+    _thread: threading.Thread | None = field(default=None, kw_only=True)
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(10)
 
 
 class LoopbackUrls:

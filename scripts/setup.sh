@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what this machine is missing, and nothing twice. Without options, what `make run` runs:
 #   a Python 3.13 virtualenv in .venv, the pinned packages of requirements.txt, Debian's redis-server.
-#   --dev      also requirements-dev.txt: the test, lint and benchmark tools (make test, bench, load)
+#   --dev      also requirements-dev.txt: the test, lint and benchmark tools (make test, bench, load),
+#              and Debian's redis-sentinel (the failover test and `make failover`: devstack/sentinel.py)
 #   --browser  also Debian's chromium, which only the browser tests drive (make test, screenshots)
 # Safe to run on every make target: a no-op once everything is there.
 set -euo pipefail
@@ -84,6 +85,10 @@ fi
 if [[ -z ${REDIS_URL:-} ]] && ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server
   # The package may start a system-wide instance on 6379; the project runs its own.
+fi
+# --- Redis Sentinel (Debian's redis-sentinel, --dev: the failover test starts three of them) -------
+if (( dev )) && ! command -v redis-sentinel >/dev/null 2>&1; then
+  apt_install redis-sentinel
 fi
 
 # --- Chromium (Debian's, for the browser journeys in tests/e2e; never `playwright install`) ---

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.redis_settings import cache_settings, channel_layer_host, redis_target
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -78,40 +79,48 @@ MIGRATION_MODULES = {
     "django_rq": "config.contrib_migrations.django_rq",
 }
 
-# --- Redis: cache and channel layer ---------------------------------------------
-# One server, keys namespaced by purpose (README, "Redis keys").
+# --- Redis: cache, sessions' copies, blocklist, channel layer, job queues -------------------
+# One server (REDIS_URL) or a primary with replicas behind Redis Sentinel (REDIS_SENTINELS and
+# REDIS_MASTER_NAME); config/redis_settings.py builds every client's settings from either, and
+# docs/deploy.md says how to run each. Keys namespaced by purpose (README, "Redis keys").
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6390/0")
+REDIS_TARGET = redis_target(
+    url=REDIS_URL,
+    sentinels=env_str("REDIS_SENTINELS", ""),
+    master_name=env_str("REDIS_MASTER_NAME", ""),
+    db=env_int("REDIS_DB", default=0, minimum=0),
+    password=env_str("REDIS_PASSWORD", ""),
+    sentinel_password=env_str("REDIS_SENTINEL_PASSWORD", ""),
+)
 REDIS_TIMEOUT_SECONDS = env_int("REDIS_TIMEOUT_MS", default=1000) / 1000
 CACHE_TTL_SECONDS = env_int("CACHE_TTL_SECONDS", default=600)
+# A revocation (logout, ban, log out everywhere) answers success only once this many replicas hold
+# it, within the wait (accounts/blocklist.py): a failover then cannot bring the revoked sign-in
+# back. Default: one replica with sentinels, none for one server (it has no replica to wait for).
+REDIS_REVOCATION_REPLICAS = env_int(
+    "REDIS_REVOCATION_REPLICAS", default=1 if REDIS_TARGET.uses_sentinels else 0, minimum=0
+)
+REDIS_REVOCATION_WAIT_MS = env_int("REDIS_REVOCATION_WAIT_MS", default=500, minimum=1)
 
 CACHES = {
+    # A cache outage must not take pages down (IGNORE_EXCEPTIONS; the blocklist does NOT do this).
     "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "cache",
+        **cache_settings(
+            REDIS_TARGET, key_prefix="cache", timeout_seconds=REDIS_TIMEOUT_SECONDS, IGNORE_EXCEPTIONS=True
+        ),
         "TIMEOUT": CACHE_TTL_SECONDS,
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
-            "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
-            # A cache outage must not take pages down (the blocklist does NOT do this).
-            "IGNORE_EXCEPTIONS": True,
-        },
     },
     # Site sessions' copies (accounts/session_store.py): errors reach the store, which falls
     # back to MongoDB, where every session is stored (docs/decisions/0008-site-sessions-in-redis.md).
     "sessions": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "sess",
+        **cache_settings(
+            REDIS_TARGET,
+            key_prefix="sess",
+            timeout_seconds=REDIS_TIMEOUT_SECONDS,
+            SERIALIZER="django_redis.serializers.json.JSONSerializer",
+        ),
         "KEY_FUNCTION": "accounts.session_store.session_cache_key",
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
-            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT_SECONDS,
-            "SOCKET_TIMEOUT": REDIS_TIMEOUT_SECONDS,
-        },
     },
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
@@ -129,16 +138,17 @@ CHANNEL_LAYERS = {
             # 5 s, so idle consumers crashed every ~5 s (close 1006, pushes lost). And its
             # pool of 100 connections failed group_discard calls when 1,000 sockets closed at
             # once, leaving dead members in groups. Measured in docs/benchmarks/push.md.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 10, "max_connections": 2000}],
+            "hosts": [channel_layer_host(REDIS_TARGET, socket_timeout=10, max_connections=2000)],
             "prefix": "ws",
         },
     },
 }
 
 # --- The job queue: django-rq on RQ, state in Redis only (docs/decisions/0007-job-queue.md) ------
-# Queues by urgency; every queue reuses the cache's Redis connection settings, so one place
-# (CACHES above) configures every Redis client. The worker widens its own socket timeout for
-# blocking pops; app processes keep the cache's 1 s, so a Redis outage never holds a request.
+# Queues by urgency; every queue reuses the ``default`` cache's connection pool (USE_REDIS_CACHE),
+# so one place (REDIS_TARGET above) configures every Redis client, sentinels included. The worker
+# widens its own socket timeout for blocking pops; app processes keep the cache's 1 s, so a Redis
+# outage never holds a request.
 # https://github.com/rq/django-rq#support-for-django-redis-and-django-redis-cache
 
 # A job still running after its queue's timeout is stopped (RQ's death penalty). An e-mail job

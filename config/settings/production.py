@@ -26,8 +26,22 @@ if "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS cannot be * in production: name the site's host names.")
 # base.py already built DATABASES, CACHES and CHANNEL_LAYERS from these; in
 # production they have no localhost default to fall back on.
-for _required in ("MONGODB_URI", "REDIS_URL"):
-    env_str(_required)
+env_str("MONGODB_URI")
+if not REDIS_TARGET.uses_sentinels:
+    env_str("REDIS_URL")  # or REDIS_SENTINELS and REDIS_MASTER_NAME (docs/deploy.md, "Redis")
+
+# --- MongoDB: a replica set (docs/deploy.md, "MongoDB") ----------------------------------------
+# MONGODB_URI names the members and the set: mongodb://m1,m2,m3/tienda?replicaSet=rs0. A write is
+# acknowledged once a majority of members hold it, so a new primary elected after a failure has
+# it; a write cut by a primary's failure is retried once on the new one (retryable writes). Reads
+# go to the primary: checkout and status changes read the stock and the order they change, and a
+# secondary may be behind. The URI's own options, when given, win over these.
+# https://www.mongodb.com/docs/manual/reference/connection-string-options/
+DATABASES["default"]["OPTIONS"] |= {
+    "w": "majority",
+    "retryWrites": True,
+    "readPreference": "primary",
+}
 # Without a mail server, the shop's e-mails would go to files inside the container: refuse instead.
 env_str("EMAIL_HOST")
 

@@ -5,6 +5,7 @@ from django.test import Client, override_settings
 
 from common.tests.helpers import caches_at, unreachable_redis_url
 from config.health import redact_url
+from config.redis_settings import RedisTarget
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def test_healthz_reports_both_dependencies_ok(client: Client) -> None:
 def test_healthz_names_redis_when_it_is_down(client: Client, settings) -> None:
     dead_url = unreachable_redis_url()
     caches = caches_at(dead_url, settings.CACHES)
-    with override_settings(CACHES=caches, REDIS_URL=dead_url):
+    with override_settings(CACHES=caches, REDIS_URL=dead_url, REDIS_TARGET=RedisTarget(url=dead_url)):
         response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()

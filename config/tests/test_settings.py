@@ -52,6 +52,23 @@ def test_debug_cannot_be_turned_on_in_production() -> None:
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
 
 
+def test_production_writes_to_a_majority_retries_writes_and_reads_the_primary() -> None:
+    show = "from django.conf import settings; o = settings.DATABASES['default']['OPTIONS']; "
+    show += "print(o['w'], o['retryWrites'], o['readPreference'])"
+    result = manage("shell", "-c", show)
+    assert result.stdout.strip().splitlines()[-1] == "majority True primary", result.stderr
+
+
+def test_production_takes_sentinels_instead_of_a_redis_url() -> None:
+    show = "from django.conf import settings; c = settings.CACHES['default']; "
+    show += "print(c['LOCATION'], c['OPTIONS']['SENTINELS'], settings.REDIS_REVOCATION_REPLICAS)"
+    result = manage(
+        "shell", "-c", show, REDIS_URL=None, REDIS_SENTINELS="10.0.0.1:26379,10.0.0.2:26379", REDIS_MASTER_NAME="tienda"
+    )
+    expected = "redis://tienda/0 [('10.0.0.1', 26379), ('10.0.0.2', 26379)] 1"
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
+
+
 @pytest.mark.parametrize(
     ("variable", "message"),
     [

@@ -106,3 +106,29 @@ def test_a_bad_web_concurrency_stops_start_up_before_anything_starts(tmp_path: P
     assert f"WEB_CONCURRENCY must be a whole number of app processes from 1 to 64, not {value!r}" in output
     assert "Starting MongoDB" not in output
     assert not (tmp_path / "var").exists()
+
+
+def test_sentinels_that_do_not_answer_stop_startup_naming_the_setting_and_each_address(tmp_path: Path) -> None:
+    sentinels = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
+    env = stack_env(tmp_path / "var", REDIS_SENTINELS=sentinels, REDIS_MASTER_NAME="tienda")
+    result = subprocess.run(
+        [sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=90
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert f"cannot reach redis at sentinels {sentinels} (primary 'tienda') (from REDIS_SENTINELS)" in output
+    for address in sentinels.split(","):
+        assert f"{address}: ConnectionError" in output
+    assert "Traceback" not in output
+
+
+def test_a_sentinel_list_that_does_not_parse_stops_startup_naming_the_setting(tmp_path: Path) -> None:
+    env = stack_env(tmp_path / "var", REDIS_SENTINELS="10.0.0.1:26379,sentinel-two", REDIS_MASTER_NAME="tienda")
+    result = subprocess.run(
+        [sys.executable, "-m", "devstack", "run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=90
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "REDIS_SENTINELS='10.0.0.1:26379,sentinel-two' does not parse" in output
+    assert "the entry 'sentinel-two' is not one" in output
+    assert "Traceback" not in output

@@ -11,18 +11,11 @@ from typing import Any
 import httpx
 from pymongo import MongoClient
 
-from devstack.testing import SplitStack
+from devstack.testing import ADDRESS, ADMIN, SHOPPER, SplitStack
+
+__all__ = ["ADDRESS", "ADMIN", "SHOPPER"]  # the fault tests import them from here
 
 PASSWORD = "faults-demo-password-1"
-SHOPPER = "shopper@example.com"
-ADMIN = "admin@example.com"
-ADDRESS = {
-    "full_name": "Ana García",
-    "line1": "Calle Mayor 1",
-    "city": "Madrid",
-    "postal_code": "28013",
-    "country": "ES",
-}
 HOLD_TIMEOUT_SECONDS = 8  # stock taken for an order never stored goes back after this
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,12 +19,14 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Origin
 
+from devstack.testing import BackgroundLoop
+
 STOP_CODES = (4401, 4403, 4404)  # as live.js: these end the page's reconnecting
 MIN_DELAY, MAX_DELAY = 0.25, 1.0  # live.js uses 0.5 s .. 10 s; shorter keeps the tests short
 
 
 @dataclass
-class LivePage:
+class LivePage(BackgroundLoop):
     ws_url: str
     path: str
     cookie: str
@@ -39,18 +40,6 @@ class LivePage:
     attempts: int = 0
     pushes: int = 0
     _answered: bool = False
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> LivePage:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(10)
 
     def wait_for(self, condition: Callable[[LivePage], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
