@@ -8,7 +8,8 @@ start on the same data after a clean stop. Against the second server it runs ben
 auth.py, push.py, signed_in.py and job_queue.py, each with `--json` (those two starts run one app
 process), then analytics.py against it and a second app started beside it on the same data with
 ANALYTICS_ENABLED=0; stops them; starts it once more with two app processes (WEB_CONCURRENCY=2) and
-runs the cached listing (catalog.py --cached-listing-only) and push.py at N = 1,000 against it; then writes
+runs the cached listing (catalog.py --cached-listing-only), push.py at N = 1,000 and signed_in.py
+against it; then writes
 docs/benchmarks.md (machine, date, each figure against its target and the figure before the
 embedded MongoDB's speed-ups, the commands), docs/benchmarks/push-latency.png (push latency
 p50/p99 against the number of clients) and the same table into the README, between its `make bench`
@@ -223,7 +224,8 @@ def run_two_processes(
     script_env: dict[str, str],
     quick: dict[str, list[str]],
 ) -> dict[str, Run]:
-    """The same data served by two app processes behind the one port: the cached listing, and the push at N=1,000.
+    """The same data served by two app processes behind the one port: the cached listing, the push at N=1,000
+    and the signed-in pages.
 
     The launcher returns once both processes serve (devstack/app_processes.py); while push.py's
     sockets are open, the sockets each process holds are sampled from /proc.
@@ -261,6 +263,12 @@ def run_two_processes(
             sampler.join()
         if runs["push_2"].figures:
             runs["push_2"].figures = {"results": runs["push_2"].figures, "sockets_per_process": sorted(peak.values())}
+        # The signed-in pages as `make run` serves them on this machine (one app process per core).
+        mongodb_uri = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/tienda?directConnection=true"
+        signed_in_argv = ["--url", base, "--mongodb-uri", mongodb_uri, *quick.get("signed_in", [])]
+        runs["signed_in_2"] = run_script(
+            "signed_in", signed_in_argv, env=script_env, workdir=workdir, label="signed_in_2"
+        )
     return runs
 
 
@@ -447,15 +455,17 @@ def processes_rows(one: Run, two: Run, push: Run) -> list[Row]:
     return rows
 
 
-def signed_in_rows(run: Run) -> list[Row]:
-    source = "`benchmarks/signed_in.py`"
+def signed_in_rows(run: Run, processes: int = 1) -> list[Row]:
+    """Signed-in against anonymous pages on one app process, or on ``processes`` behind the one port."""
+    source = "`benchmarks/signed_in.py`" + ("" if processes == 1 else f" on `WEB_CONCURRENCY={processes}`")
+    served = "" if processes == 1 else f", {processes} app processes (`make run`'s default on {processes} cores)"
     if run.figures is None:
-        return [Row("signed-in vs anonymous catalog pages", _failed(run), "≥ 0.6, 0 MongoDB", False, source)]
+        return [Row(f"signed-in vs anonymous catalog pages{served}", _failed(run), "≥ 0.6, 0 MongoDB", False, source)]
     rows = []
     for name, page in run.figures["pages"].items():
         signed, anonymous, mongodb = page["signed_in"], page["anonymous"], page["mongodb_per_signed_in_view"]
         rows.append(Row(
-            f"{name}, signed in vs anonymous",
+            f"{name}, signed in vs anonymous{served}",
             f"{_rps(signed['rps'])} vs {_rps(anonymous['rps'])} req/s: **{page['ratio']:.2f}** (p50 "
             f"{_ms(signed['p50_ms'])} vs {_ms(anonymous['p50_ms'])}, p99 {_ms(signed['p99_ms'])} vs "
             f"{_ms(anonymous['p99_ms'])}); **{mongodb['operations']:.2f} MongoDB operations** per signed-in view",
@@ -463,7 +473,7 @@ def signed_in_rows(run: Run) -> list[Row]:
         ))  # fmt: skip
     beside = run.figures["beside_uncached"]
     rows.append(Row(
-        "signed-in p50 while two clients browse uncached filter combinations (anonymous p50 in brackets)",
+        f"signed-in p50 while two clients browse uncached filter combinations (anonymous p50 in brackets){served}",
         "; ".join(f"{name} {_ms(page['signed_in']['p50_ms'])} ({_ms(page['anonymous']['p50_ms'])})"
                   for name, page in beside.items()),
         "p50 < 50 ms", all(page["signed_in"]["p50_ms"] < 50 for page in beside.values()), source,
@@ -514,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = (
         start_rows(context["starts"]) + catalog_rows(runs["catalog"], args.catalog_size) + auth_rows(runs["auth"])
         + push_rows(runs["push"]) + processes_rows(runs["catalog"], runs["listing_2"], runs["push_2"])
-        + signed_in_rows(runs["signed_in"])
+        + signed_in_rows(runs["signed_in"]) + signed_in_rows(runs["signed_in_2"], processes=2)
         + [Row(**row) for row in job_queue_rows(runs["job_queue"].figures, _failed(runs["job_queue"]))]
         + analytics_rows(runs["analytics"])
     )  # fmt: skip
