@@ -13,7 +13,7 @@ against it; then writes
 docs/benchmarks.md (machine, date, each figure against its target and the figure before the
 embedded MongoDB's speed-ups, the commands), docs/benchmarks/push-latency.png (push latency
 p50/p99 against the number of clients) and the same table into the README, between its `make bench`
-markers. Takes about ten minutes.
+markers. Takes about a quarter of an hour.
 `--quick` runs every step on a small catalog with few requests and writes nothing: `make test`
 runs it, so a broken benchmark fails the suite.
 
