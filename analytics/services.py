@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from analytics import keys
 from analytics.days import day_bounds, epoch_hour, epoch_minute, local_day
 from analytics.money import to_minor
+from common.redis_debts import redis_debt_owed
 from orders.models import EventReason, Order, OrderEvent, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -123,18 +124,26 @@ def order_event_count(*, order: Order, event: OrderEvent) -> bool:
     except RedisError as error:  # MongoDB holds the event; the rebuild counts it
         logger.warning("analytics could not count %s #%s: %r", order.number, event.seq, error)
         _missed_days.add(day)
+        redis_debt_owed("analytics days to rebuild", _rebuild_request_now)
         return False
     return bool(counted)
 
 
-# Days of events this process could not count (Redis failed). Once Redis answers again, their
-# built markers are deleted, so the scheduled check (analytics.jobs) rebuilds them from MongoDB:
-# one more round trip, after an outage only. A process that dies before then forgets them.
+# Days of events this process could not count (Redis failed). Once Redis answers again (the next
+# count, or the retry thread of common/redis_debts.py), their built markers are deleted, so the
+# scheduled check (analytics.jobs) rebuilds them from MongoDB: one more round trip, after an outage
+# only. A process that dies before then forgets them.
 _missed_days: set[date] = set()
+
+
+def _rebuild_request_now() -> None:
+    _rebuild_request(get_redis_connection("default"))
 
 
 def _rebuild_request(redis: Any) -> None:
     days = list(_missed_days)
+    if not days:  # paid already by a count since
+        return
     redis.delete(*(keys.day_built(day) for day in days))
     _missed_days.difference_update(days)
     logger.warning("analytics: events of %s were not counted; their figures will be rebuilt", days)

@@ -3,7 +3,8 @@
 A write made while Redis was unreachable is stored in MongoDB but leaves Redis work undone: a
 cache namespace to bump (`shop/cache.py`), a guarded copy to forget (`common/guarded_cache.py`), a
 session copy to delete (`accounts/session_store.py`), a session to index
-(`accounts/site_sessions.py`). Each module keeps that list in the process that made the write and
+(`accounts/site_sessions.py`), an analytics day to hand to the rebuild (`analytics/services.py`).
+Each module keeps that list in the process that made the write and
 pays it at its next contact with Redis. With several app processes, the others may serve the
 stale copy meanwhile, and a process that gets no request would not pay for a long time. So each
 module also hands its ``pay`` function here: one daemon thread per process calls it every

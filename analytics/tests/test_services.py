@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -162,3 +163,26 @@ def test_events_missed_while_redis_failed_get_their_day_rebuilt(people: SimpleNa
     assert not services._missed_days
     assert analytics_rebuild_when_lost().startswith("rebuilt")
     assert (analytics_snapshot()["orders"], analytics_snapshot()["units_sold"]) == (2, 3)
+
+
+def test_a_day_missed_while_redis_failed_is_handed_to_the_rebuild_in_the_background(
+    settings, people: SimpleNamespace, goods
+) -> None:
+    from analytics import services
+    from common import redis_debts
+    from common.tests.helpers import redis_down_caches
+
+    settings.REDIS_DEBTS_RETRY_SECONDS = 0.2
+    order = place(people.ana, (goods.mug.pk, 1))
+    analytics_day_rebuild(day=today())
+    redis = get_redis_connection("default")
+    redis.delete(keys.event_marker(order.pk, 1))
+    with override_settings(CACHES=redis_down_caches(settings.CACHES)):
+        assert order_event_count(order=order, event=order.events[0]) is False
+        assert "analytics days to rebuild" in redis_debts.redis_debts()
+    started = time.monotonic()
+    while redis_debts.redis_debts():  # no count follows: only the process's retry thread reaches Redis
+        assert time.monotonic() - started < 5, f"still owed: {redis_debts.redis_debts()}"
+        time.sleep(0.05)
+    assert not services._missed_days
+    assert not redis.exists(keys.day_built(today()))  # the scheduled check rebuilds the day
