@@ -37,6 +37,18 @@ class Result:
     def p99(self) -> float:
         return self.percentile(99)
 
+    @classmethod
+    def merged(cls, name: str, results: list[Result]) -> Result:
+        """One result of several runs: their requests over their summed seconds, every latency."""
+        merged = cls(name, 0, 0.0, [], {})
+        for result in results:
+            merged.requests += result.requests
+            merged.seconds += result.seconds
+            merged.latencies_ms += result.latencies_ms
+            for status, seen in result.statuses.items():
+                merged.statuses[status] = merged.statuses.get(status, 0) + seen
+        return merged
+
 
 async def _read_response(reader: asyncio.StreamReader) -> int:
     status_line = await reader.readline()

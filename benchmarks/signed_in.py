@@ -9,13 +9,15 @@ order is cancelled at the end; a shopper already holding the most unpaid orders 
 them). Then, for the category page, the product page, search and the product list API (with a
 token for the signed-in rows):
 
-1. anonymous (no cookie) and signed-in (the session cookie) requests, one phase after the other,
-   8 keep-alive connections from a client pinned to the last CPU: req/s, p50, p99;
+1. anonymous (no cookie) and signed-in (the session cookie) requests, 8 keep-alive connections
+   from a client pinned to the last CPU, in alternating turns (``--rounds``, the requests and
+   seconds of a phase shared among them) so that both kinds see the same machine: req/s, p50, p99;
 2. MongoDB per signed-in view: the MongoDB server's ``serverStatus`` opcounters before and after
    sequential warm views (the smallest of five windows, so the upkeep jobs' queries every 30 s
    do not count), less the benchmark's own ``serverStatus`` calls;
-3. the same signed-in and anonymous pages while two more connections browse listing URLs with
-   filter combinations nobody asked before (each one a MongoDB query): p50, p99.
+3. the same signed-in and anonymous pages, in the same alternating turns, while two more
+   connections browse listing URLs with filter combinations nobody asked before (each one a
+   MongoDB query): p50, p99.
 
 Targets: signed-in req/s at least 0.6 of anonymous; 0 MongoDB operations per warm signed-in view;
 signed-in p50 under 50 ms beside the uncached browsing. Figures of uncached pages measure
@@ -146,6 +148,7 @@ async def main() -> int:
     parser.add_argument("--requests", type=int, default=2000, help="per phase")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--max-seconds", type=float, default=20, help="per phase")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating anonymous/signed-in turns per phase")
     parser.add_argument("--views", type=int, default=50, help="sequential views per MongoDB window")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
@@ -167,11 +170,26 @@ async def main() -> int:
     count = operations(args.mongodb_uri)
     nonce = random.randrange(100_000, 900_000)  # noqa: S311 - fresh filter values each run
 
-    async def phase(name: str, path: str, headers: dict[str, str] | None) -> Result:
-        result = await run_load(name, base, lambda i: path, requests=args.requests, concurrency=args.concurrency,
-                                max_seconds=args.max_seconds, headers=headers)  # fmt: skip
-        print(row(result), flush=True)
-        return result
+    async def side_by_side(name: str, path: str) -> tuple[Result, Result]:
+        """Anonymous and signed-in load on ``path`` in ``--rounds`` alternating turns (anonymous first in the
+        first round, signed in first in the next, and so on), so that both kinds meet the same machine: a
+        ratio of two phases run one after the other measures whatever else the machine did in each."""
+        turns: dict[str, list[Result]] = {"anonymous": [], "signed in": []}
+        kinds = {"anonymous": None, "signed in": shopper.headers(path)}
+        for round_number in range(args.rounds):
+            order = list(kinds) if round_number % 2 == 0 else list(reversed(kinds))
+            for kind in order:
+                turns[kind].append(await run_load(
+                    kind, base, lambda i: path, requests=max(1, args.requests // args.rounds),
+                    concurrency=args.concurrency, max_seconds=args.max_seconds / args.rounds, headers=kinds[kind],
+                ))  # fmt: skip
+        anonymous, signed_in = (Result.merged(f"{name}, {kind}", turns[kind]) for kind in kinds)
+        pairs = zip(turns["anonymous"], turns["signed in"], strict=True)
+        per_round = ", ".join(f"{signed.rps / anonymous.rps:.2f}" for anonymous, signed in pairs)
+        print(row(anonymous), flush=True)
+        print(row(signed_in), flush=True)
+        print(f"|   signed-in / anonymous req/s per round: {per_round} | | | | | |", flush=True)
+        return anonymous, signed_in
 
     async def uncached_browsing(stop: asyncio.Event) -> Result:
         """Two connections asking listing questions nobody asked before, until ``stop``."""
@@ -185,14 +203,7 @@ async def main() -> int:
 
             results.append(await run_load("uncached", base, uncached, requests=1000, concurrency=2, max_seconds=2))
             batch += 1
-        merged = Result("uncached browsing (2 connections)", 0, 0.0, [], {})
-        for result in results:
-            merged.requests += result.requests
-            merged.seconds += result.seconds
-            merged.latencies_ms += result.latencies_ms
-            for status, seen in result.statuses.items():
-                merged.statuses[status] = merged.statuses.get(status, 0) + seen
-        return merged
+        return Result.merged("uncached browsing (2 connections)", results)
 
     figures: dict[str, Any] = {"pages": {}, "beside_uncached": {}}
     for path in pages.values():  # warm every path for both kinds of client
@@ -203,8 +214,7 @@ async def main() -> int:
     print("| phase | requests | req/s | p50 ms | p99 ms | statuses |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, path in pages.items():
-        anonymous = await phase(f"{name}, anonymous", path, None)
-        signed_in = await phase(f"{name}, signed in", path, shopper.headers(path))
+        anonymous, signed_in = await side_by_side(name, path)
         mongodb = mongodb_per_view(base, path, shopper.headers(path), count, args.views)
         figures["pages"][name] = {"path": path, "anonymous": summary(anonymous), "signed_in": summary(signed_in),
                                   "mongodb_per_signed_in_view": mongodb}  # fmt: skip
@@ -214,8 +224,7 @@ async def main() -> int:
     for name, path in pages.items():
         if name == "product list API":
             continue
-        anonymous = await phase(f"{name}, anonymous, beside uncached browsing", path, None)
-        signed_in = await phase(f"{name}, signed in, beside uncached browsing", path, shopper.headers(path))
+        anonymous, signed_in = await side_by_side(f"{name}, beside uncached browsing", path)
         figures["beside_uncached"][name] = {"anonymous": summary(anonymous), "signed_in": summary(signed_in)}
     stop.set()
     uncached = await background
