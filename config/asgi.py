@@ -6,12 +6,17 @@ import gc
 import os
 from importlib import import_module
 
+import django
 from django.conf import settings
-from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-# Django must be set up before anything imports models (consumers, routing).
-django_asgi_app = get_asgi_application()
+# Django must be set up before anything imports models (consumers, routing), as
+# django.core.asgi.get_asgi_application does before it builds Django's own handler.
+django.setup(set_prefix=False)
+
+from config.http_handler import ThreadPoolASGIHandler  # noqa: E402
+
+django_asgi_app = ThreadPoolASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402

@@ -108,7 +108,7 @@ class BodyTooLargeMiddleware:
     """Answers 413 to a request whose body ``RequestBodyLimit`` held back (put after LocaleMiddleware)."""
 
     sync_capable = True
-    async_capable = False  # stays in SyncChainMiddleware's one-thread chain (config/middleware.py)
+    async_capable = False  # the chain runs synchronously, one pool thread per request (config/http_handler.py)
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

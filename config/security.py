@@ -39,7 +39,7 @@ class ContentSecurityPolicyMiddleware:
     """Adds the Content-Security-Policy (or -Report-Only) header unless a view already set one."""
 
     sync_capable = True
-    async_capable = False  # stays in SyncChainMiddleware's one-thread chain (config/middleware.py)
+    async_capable = False  # the chain runs synchronously, one pool thread per request (config/http_handler.py)
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

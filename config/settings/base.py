@@ -220,9 +220,8 @@ MIDDLEWARE = [
     "config.security.ContentSecurityPolicyMiddleware",
     # Counts page views in memory (analytics/traffic.py); left out with ANALYTICS_ENABLED off.
     "analytics.middleware.TrafficMiddleware",
-    # Last: makes the chain above run in one thread (config/middleware.py says why).
-    "config.middleware.SyncChainMiddleware",
 ]
+# The chain is built synchronous and each request runs it whole on a pool thread (config/http_handler.py).
 
 # --- Security headers and input limits, every environment (docs/security.md) ------------
 # production.py adds what needs HTTPS: HSTS, secure cookies, the redirect.

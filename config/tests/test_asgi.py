@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from typing import Any
+
 import pytest
 from channels.testing import HttpCommunicator, WebsocketCommunicator
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
 from config.asgi import application
 
@@ -33,3 +39,56 @@ def test_objects_loaded_at_startup_are_kept_out_of_full_collections() -> None:
     import gc
 
     assert gc.get_freeze_count() > 10_000, "config.asgi freezes what it loaded (docs/benchmarks/push.md)"
+
+
+# Two views for the test below (ROOT_URLCONF points here): the first waits until the second has run.
+_second_ran = threading.Event()
+
+
+def _waits_for_the_second(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(b"overlapped" if _second_ran.wait(timeout=5) else b"alone")
+
+
+def _second(request: HttpRequest) -> HttpResponse:
+    _second_ran.set()
+    return HttpResponse(b"second")
+
+
+urlpatterns = [path("first/", _waits_for_the_second), path("second/", _second)]
+
+
+@pytest.mark.asyncio
+async def test_a_request_that_waits_does_not_hold_up_the_next(settings: Any) -> None:
+    """Requests of one process run side by side (config/http_handler.py): Django's own handler would run the
+    second only after the first had given up waiting for it."""
+    settings.ROOT_URLCONF = __name__
+    _second_ran.clear()
+    host = [(b"host", b"localhost")]
+    first = asyncio.ensure_future(HttpCommunicator(application, "GET", "/first/", headers=host).get_response(10))
+    await asyncio.sleep(0.2)
+    second = await HttpCommunicator(application, "GET", "/second/", headers=host).get_response(timeout=3)
+    assert second["status"] == 200
+    assert (await first)["body"] == b"overlapped"
+
+
+@pytest.mark.asyncio
+async def test_serving_requests_starts_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests run on the event loop's executor, which starts at most its few threads once: Django's own
+    handler starts two threads for each request (a thread-sensitive context's thread and the thread that
+    joins it; see docs/decisions/0014-requests-on-a-thread-pool.md)."""
+    host = [(b"host", b"localhost")]
+    await HttpCommunicator(application, "GET", "/livez", headers=host).get_response(timeout=10)  # the pool exists
+    started: list[threading.Thread] = []
+    start = threading.Thread.start
+
+    def counted_start(thread: threading.Thread) -> None:
+        started.append(thread)
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted_start)
+    for _ in range(20):
+        response = await HttpCommunicator(application, "GET", "/livez", headers=host).get_response(timeout=10)
+        assert response["status"] == 200
+    names = [thread.name for thread in started]
+    assert len(names) < 20, names
+    assert all(name.startswith("asyncio_") for name in names), names  # the executor's own workers
