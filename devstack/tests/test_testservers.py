@@ -117,3 +117,12 @@ def test_a_worker_runs_a_module_or_a_directory_sharing_one_stack_as_a_whole() ->
     )
     assert work_unit("tests/e2e/test_api_fuzzing.py::test_every_answer") == "tests/e2e/"
     assert work_unit("tests/faults/test_redis_down.py::test_outage") == "tests/faults/"
+
+
+def test_each_test_of_a_module_that_starts_its_own_stacks_is_a_unit() -> None:
+    for nodeid in (
+        "devstack/tests/test_run.py::test_children_die_with_a_killed_launcher",
+        "devstack/tests/test_run.py::test_a_bad_web_concurrency_stops_start_up_before_anything_starts[two]",
+        "tests/jobs/test_order_mails.py::test_an_email_never_queued_is_sent_by_the_reconciliation",
+    ):
+        assert work_unit(nodeid) == nodeid
