@@ -21,7 +21,7 @@ from accounts.blocklist import revoked_key
 from devstack.processes import ProcessGroup, free_port
 from devstack.pytest_plugin import work_unit
 from devstack.services import start_redis
-from devstack.testservers import MONGODB, REDIS, WORKERS, worker_args
+from devstack.testservers import MONGODB, REDIS, WORKERS, worker_args, workers_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST = Path(sys.executable).parent / "pytest"
@@ -108,6 +108,10 @@ def test_make_test_runs_on_workers_unless_servers_are_given_or_the_arguments_cho
     assert worker_args({MONGODB.given: "mongodb://ci:27017/t"}, []) == []
     for chosen in (["-n", "0"], ["-n0"], ["--numprocesses=4"], ["-p", "no:xdist"]):
         assert worker_args({}, chosen) == []
+
+
+def test_one_worker_more_than_the_cores_between_two_and_six() -> None:
+    assert [workers_for(cores) for cores in (1, 2, 3, 4, 5, 8, 64)] == [2, 3, 4, 5, 6, 6, 6]
 
 
 def test_a_worker_runs_a_module_or_a_directory_sharing_one_stack_as_a_whole() -> None:
