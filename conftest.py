@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 # Fixtures that tests of several packages use: shoppers, staff, products and a small catalog.
@@ -40,3 +42,15 @@ def _fresh_channel_layer() -> None:
     from channels.layers import channel_layers
 
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language. A request through Django's test client runs in the
+    test's thread, and LocaleMiddleware leaves the language it chose (a Spanish cookie or
+    Accept-Language) active there after the response: a later test that renders a message outside
+    a request would get it in Spanish, depending on which modules ran before it on its worker."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()

@@ -176,6 +176,15 @@ class Drill:
             thread.start()
             self._threads.append(thread)
 
+    def warm_up(self, seconds: float, timeout: float) -> None:
+        """Let the load run ``seconds``, then on until a logout has been answered, at most ``timeout`` s
+        in all: the revocation check needs logouts from before the kill, and on a busy machine the
+        first one can take longer than the warm-up."""
+        deadline = time.monotonic() + timeout
+        time.sleep(seconds)
+        while not self.revoked and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def stop_load(self) -> None:
         self._stop.set()
         for thread in self._threads:
@@ -497,14 +506,15 @@ class Result:
 def run_drill(
     var_dir: Path, *, warm: float, after_recovery: float, after_app_kill: float, tracked_orders: int
 ) -> Result:
-    """Start, load, kill the Redis primary, wait for recovery and ``after_recovery`` s more, kill one
-    app process, wait ``after_app_kill`` s, stop the load, check."""
+    """Start, load (``warm`` s, and on until a logout has been answered), kill the Redis primary, wait
+    for recovery and ``after_recovery`` s more, kill one app process, wait ``after_app_kill`` s, stop
+    the load, check."""
     timings: dict[str, float] = {}
     began = time.monotonic()
     with drill(var_dir) as running:
         timings["start-up"] = time.monotonic() - began
         running.start_load(tracked_orders=tracked_orders, change_interval=0.4)
-        time.sleep(warm)
+        running.warm_up(warm, timeout=warm + 30)
         _, redis_killed = running.kill_redis_primary()
         running.wait_recovered(redis_killed, timeout=30)
         time.sleep(after_recovery)

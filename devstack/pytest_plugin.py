@@ -9,7 +9,8 @@ already named and nothing starts (devstack/testservers.py).
 With pytest-xdist (``-n 2``) each worker starts servers of its own, as a test may change its
 Redis server's settings or stop it; only servers given in TEST_* are shared. Work goes to the
 workers a module at a time (module fixtures start servers and browsers), the tests that share one
-running stack (tests/e2e, tests/faults) as one unit, and the slow tests first.
+running stack (tests/e2e, tests/faults) as one unit, the tests of a few long modules whose tests
+start everything they use one by one, and the slow tests first.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ STARTED = pytest.StashKey[list[str]]()
 XDIST_WORKER = "PYTEST_XDIST_WORKER"
 # Tests under these directories share one running stack (a session or package fixture).
 SHARED_STACK_DIRECTORIES = ("tests/e2e/", "tests/faults/")
+# Modules without module fixtures whose tests each start their own stack or worker processes (tens of
+# seconds a module): each test is a unit, so that they spread over the workers instead of making one
+# worker's tail.
+PER_TEST_MODULES = ("devstack/tests/test_run.py", "tests/jobs/test_order_mails.py")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -51,9 +56,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def work_unit(nodeid: str) -> str:
-    """What one xdist worker runs as a whole: a test module, or a directory sharing one running stack."""
+    """What one xdist worker runs as a whole: a test module, a directory sharing one running stack, or
+    one test of PER_TEST_MODULES."""
     shared = [directory for directory in SHARED_STACK_DIRECTORIES if nodeid.startswith(directory)]
-    return shared[0] if shared else nodeid.split("::", 1)[0]
+    if shared:
+        return shared[0]
+    module = nodeid.split("::", 1)[0]
+    return nodeid if module in PER_TEST_MODULES else module
 
 
 @pytest.hookimpl(trylast=True)

@@ -21,6 +21,7 @@ refuses any server that is neither the one named TEST_* nor reports that process
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -47,9 +48,15 @@ def servers_named(env: Mapping[str, str]) -> bool:
     return all(names.given in env or {names.url, names.started_pid} <= env.keys() for names in (REDIS, MONGODB))
 
 
-# Two workers: these machines have two cores, and the suite waits on its servers and subprocesses
-# about a quarter of the time (docs/decisions/0010-test-suite-speed.md).
-WORKERS = 2
+def workers_for(cores: int) -> int:
+    """How many workers `make test` runs on ``cores`` CPUs: one more than the cores, as a worker spends
+    much of its time waiting for the stacks and worker processes its tests start, between two and six
+    (each worker starts a Redis and a mongoeco of its own; beyond six, the longest units set the wall
+    time anyway). docs/decisions/0010-test-suite-speed.md has the figures for 2, 3 and 4 on two cores."""
+    return min(max(cores + 1, 2), 6)
+
+
+WORKERS = workers_for(os.process_cpu_count() or 1)
 
 
 def given_servers(env: Mapping[str, str]) -> list[str]:

@@ -21,7 +21,7 @@ from accounts.blocklist import revoked_key
 from devstack.processes import ProcessGroup, free_port
 from devstack.pytest_plugin import work_unit
 from devstack.services import start_redis
-from devstack.testservers import MONGODB, REDIS, WORKERS, worker_args
+from devstack.testservers import MONGODB, REDIS, WORKERS, worker_args, workers_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTEST = Path(sys.executable).parent / "pytest"
@@ -110,6 +110,10 @@ def test_make_test_runs_on_workers_unless_servers_are_given_or_the_arguments_cho
         assert worker_args({}, chosen) == []
 
 
+def test_one_worker_more_than_the_cores_between_two_and_six() -> None:
+    assert [workers_for(cores) for cores in (1, 2, 3, 4, 5, 8, 64)] == [2, 3, 4, 5, 6, 6, 6]
+
+
 def test_a_worker_runs_a_module_or_a_directory_sharing_one_stack_as_a_whole() -> None:
     assert work_unit("shop/tests/test_api.py::test_list[page-2]") == "shop/tests/test_api.py"
     assert work_unit("devstack/tests/test_mongoeco_speed.py::TestSharedReads::test_x") == (
@@ -117,3 +121,12 @@ def test_a_worker_runs_a_module_or_a_directory_sharing_one_stack_as_a_whole() ->
     )
     assert work_unit("tests/e2e/test_api_fuzzing.py::test_every_answer") == "tests/e2e/"
     assert work_unit("tests/faults/test_redis_down.py::test_outage") == "tests/faults/"
+
+
+def test_each_test_of_a_module_that_starts_its_own_stacks_is_a_unit() -> None:
+    for nodeid in (
+        "devstack/tests/test_run.py::test_children_die_with_a_killed_launcher",
+        "devstack/tests/test_run.py::test_a_bad_web_concurrency_stops_start_up_before_anything_starts[two]",
+        "tests/jobs/test_order_mails.py::test_an_email_never_queued_is_sent_by_the_reconciliation",
+    ):
+        assert work_unit(nodeid) == nodeid

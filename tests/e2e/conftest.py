@@ -1,8 +1,10 @@
 """The running application for the end-to-end journeys: `make run`'s launcher on free ports.
 
-One server for the whole session (starting it applies migrations and seeds the demo catalog on
+One server for the whole package (starting it applies migrations and seeds the demo catalog on
 mongoeco's SQLite engine, ~20 s), with its own MongoDB and Redis: the journeys talk to it only
-over HTTP and WebSockets, like a shopper, an admin or an API client would.
+over HTTP and WebSockets, like a shopper, an admin or an API client would. It stops after the
+package's last test, not at the end of the session: a pytest-xdist worker runs tests/e2e as one
+unit and then other modules, which its idle app processes would only slow down.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from devstack.testing import running_stack, stack_env
 from tests.e2e.app import DEMO_PASSWORD, App
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """The whole stack, started the way `make run` starts it, with DEBUG off and two app processes."""
     root: Path = tmp_path_factory.mktemp("e2e")
