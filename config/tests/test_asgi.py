@@ -7,11 +7,13 @@ import threading
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
 from config.asgi import application
+from config.http_handler import THREAD_NAME_PREFIX
 
 # Channels closes stale database connections around every consumer, the refusing one too.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -73,9 +75,9 @@ async def test_a_request_that_waits_does_not_hold_up_the_next(settings: Any) -> 
 
 @pytest.mark.asyncio
 async def test_serving_requests_starts_no_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Requests run on the event loop's executor, which starts at most its few threads once: Django's own
-    handler starts two threads for each request (a thread-sensitive context's thread and the thread that
-    joins it; see docs/decisions/0014-requests-on-a-thread-pool.md)."""
+    """Requests run on the handler's pool, which starts at most its few threads once: Django's own handler
+    starts two threads for each request (a thread-sensitive context's thread and the thread that joins
+    it; see docs/decisions/0014-requests-on-a-thread-pool.md)."""
     host = [(b"host", b"localhost")]
     await HttpCommunicator(application, "GET", "/livez", headers=host).get_response(timeout=10)  # the pool exists
     started: list[threading.Thread] = []
@@ -91,4 +93,20 @@ async def test_serving_requests_starts_no_thread(monkeypatch: pytest.MonkeyPatch
         assert response["status"] == 200
     names = [thread.name for thread in started]
     assert len(names) < 20, names
-    assert all(name.startswith("asyncio_") for name in names), names  # the executor's own workers
+    assert all(name.startswith(THREAD_NAME_PREFIX) for name in names), names  # the pool's own workers
+
+
+@pytest.mark.asyncio
+async def test_a_request_does_not_queue_behind_the_process_wide_thread() -> None:
+    """Thread-sensitive work outside a request (a WebSocket consumer's database call) runs on asgiref's one
+    process-wide thread; a request's signals and view do not wait for it."""
+    release = threading.Event()
+    busy = asyncio.ensure_future(sync_to_async(release.wait, thread_sensitive=True)(10))
+    try:
+        await asyncio.sleep(0.1)
+        host = [(b"host", b"localhost")]
+        response = await HttpCommunicator(application, "GET", "/livez", headers=host).get_response(timeout=3)
+        assert response["status"] == 200
+    finally:
+        release.set()
+        await busy
