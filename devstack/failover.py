@@ -296,20 +296,43 @@ class Drill:
                 return len(self.pages) - len(behind), len(self.pages)
             time.sleep(0.5)
 
-    def jobs_settled(self, timeout: float) -> dict[str, int]:
+    def jobs_settled(self, timeout: float) -> dict[str, Any]:
         """Order e-mail events: how many there are, how many were e-mailed, how many are not (yet)."""
         database = MongoClient(self.env["MONGODB_URI"], serverSelectionTimeoutMS=5000).get_default_database()
         deadline = time.monotonic() + timeout
         while True:
-            orders = list(database["orders_order"].find({}, {"seq": 1, "notifications": 1}))
+            orders = list(database["orders_order"].find({}, {"seq": 1, "notifications": 1, "notify_pending": 1}))
             events = sum(int(order.get("seq", 0)) for order in orders)
             states = Counter(
                 state.get("state", "?") for order in orders for state in (order.get("notifications") or {}).values()
             )
             final = states["sent"] + states["failed"] + states["unknown"]
             if final >= events or time.monotonic() > deadline:
-                return {"events": events, "sent": states["sent"], "not sent": events - final, **dict(states)}
+                figures: dict[str, Any] = {"events": events, "sent": states["sent"], "not sent": events - final}
+                figures.update(states)
+                if final < events:
+                    figures["waiting"] = self._events_not_final(orders)
+                return figures
             time.sleep(0.5)
+
+    def _events_not_final(self, orders: list[dict[str, Any]]) -> list[str]:
+        """Each event without a final e-mail state: its state in the order, and its job's status in the queue."""
+        import redis
+
+        port = self.sentinels.primary_port() if self.sentinels is not None else None
+        client = redis.Redis(port=port) if port else None
+        waiting = []
+        for order in orders:
+            notifications = order.get("notifications") or {}
+            for seq in range(1, int(order.get("seq", 0)) + 1):
+                state = (notifications.get(f"s{seq}") or {}).get("state", "none")
+                if state in ("sent", "failed", "unknown"):
+                    continue
+                job = f"rq:job:order-mail-{order['_id']}-{seq}"
+                status = client.hget(job, "status") if client is not None else None
+                waiting.append(f"{order['_id']} s{seq}: {state}, notify_pending {order.get('notify_pending')}, "
+                               f"job {status!r}")  # fmt: skip
+        return waiting
 
     def wait_recovered(self, killed: float, *, timeout: float) -> None:
         """Return once authenticated calls succeed again after ``killed``; AssertionError after ``timeout``."""
@@ -499,7 +522,7 @@ class Result:
     pages: tuple[int, int]
     page_moves: int
     behind: list[str]
-    jobs: dict[str, int]
+    jobs: dict[str, Any]
     timings: dict[str, float]
 
 
