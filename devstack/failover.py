@@ -102,6 +102,11 @@ class Drill:
             MAX_PENDING_ORDERS_PER_USER="100000",
             WS_MAX_SOCKETS_PER_USER="0",
             ORDER_EMAIL_RECONCILE_INTERVAL_SECONDS="2",
+            # A job the worker had started when Redis failed can be left "started" with its event
+            # unclaimed; the reconciliation queues it again once the lease has run out (120 s by
+            # default). The e-mails go to files here, so a short lease holds every live job.
+            EMAIL_JOB_TIMEOUT_SECONDS="5",
+            ORDER_EMAIL_LEASE_SECONDS="6",
             EMAIL_FILE_PATH=str(self.var_dir / "mail"),
             WARM_UP_AT_START="0",
         )
