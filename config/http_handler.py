@@ -19,7 +19,6 @@ backend, and Redis clients are thread-safe pools too. WebSocket consumers keep a
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,8 +26,6 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.http import HttpRequest, HttpResponseBase
 
-# As many threads as Python gives the event loop's default executor.
-REQUEST_THREADS = min(32, (os.cpu_count() or 1) + 4)
 THREAD_NAME_PREFIX = "http-request"
 
 
@@ -37,7 +34,8 @@ class ThreadPoolASGIHandler(ASGIHandler):
 
     def __init__(self) -> None:
         super().__init__()
-        self.executor = ThreadPoolExecutor(max_workers=REQUEST_THREADS, thread_name_prefix=THREAD_NAME_PREFIX)
+        # Python's default size, as for the event loop's default executor: min(32, usable cores + 4).
+        self.executor = ThreadPoolExecutor(thread_name_prefix=THREAD_NAME_PREFIX)
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)

@@ -37,7 +37,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 from pymongo import MongoClient
+from rq.job import Job
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.typing import Origin
@@ -47,6 +49,9 @@ from devstack.processes import ManagedProcess, ProcessGroup, free_port
 from devstack.sentinel import MASTER_NAME, SentinelSet, start_sentinel_set
 from devstack.services import start_mongo
 from devstack.testing import ADDRESS, ADMIN, ROOT, SHOPPER, BackgroundLoop, stack_env, status_of, wait_for_worker
+
+# An order e-mail event in one of these states is done with (orders/notifications.py).
+FINAL_MAIL_STATES = ("sent", "failed", "unknown")
 
 PASSWORD = "failover-demo-password-1"  # noqa: S105 - the throwaway demo accounts
 NEXT_STATUS = {"pending": "paid", "paid": "shipped", "shipped": "delivered"}
@@ -311,7 +316,7 @@ class Drill:
             states = Counter(
                 state.get("state", "?") for order in orders for state in (order.get("notifications") or {}).values()
             )
-            final = states["sent"] + states["failed"] + states["unknown"]
+            final = sum(states[state] for state in FINAL_MAIL_STATES)
             if final >= events or time.monotonic() > deadline:
                 figures: dict[str, Any] = {"events": events, "sent": states["sent"], "not sent": events - final}
                 figures.update(states)
@@ -322,21 +327,20 @@ class Drill:
 
     def _events_not_final(self, orders: list[dict[str, Any]]) -> list[str]:
         """Each event without a final e-mail state: its state in the order, and its job's status in the queue."""
-        import redis
-
-        port = self.sentinels.primary_port() if self.sentinels is not None else None
-        client = redis.Redis(port=port) if port else None
+        if self.sentinels is None:
+            raise RuntimeError("the drill has not started")
         waiting = []
-        for order in orders:
-            notifications = order.get("notifications") or {}
-            for seq in range(1, int(order.get("seq", 0)) + 1):
-                state = (notifications.get(f"s{seq}") or {}).get("state", "none")
-                if state in ("sent", "failed", "unknown"):
-                    continue
-                job = f"rq:job:order-mail-{order['_id']}-{seq}"
-                status = client.hget(job, "status") if client is not None else None
-                waiting.append(f"{order['_id']} s{seq}: {state}, notify_pending {order.get('notify_pending')}, "
-                               f"job {status!r}")  # fmt: skip
+        with redis.Redis(port=self.sentinels.primary_port()) as client:
+            for order in orders:
+                notifications = order.get("notifications") or {}
+                for seq in range(1, int(order.get("seq", 0)) + 1):
+                    state = (notifications.get(f"s{seq}") or {}).get("state", "none")
+                    if state in FINAL_MAIL_STATES:
+                        continue
+                    # The job id orders.notifications.mail_job_id gives (this module runs without Django).
+                    key = Job.key_for(f"order-mail-{order['_id']}-{seq}")
+                    waiting.append(f"{order['_id']} s{seq}: {state}, notify_pending {order.get('notify_pending')}, "
+                                   f"job {client.hget(key, 'status')!r}")  # fmt: skip
         return waiting
 
     def wait_recovered(self, killed: float, *, timeout: float) -> None:
