@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator, WebsocketCommunicator
+from django.core import signals
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import get_script_prefix, path
 
-from config.asgi import application
+from config.asgi import application, django_asgi_app
 from config.http_handler import THREAD_NAME_PREFIX
 
 # Channels closes stale database connections around every consumer, the refusing one too.
@@ -56,7 +58,20 @@ def _second(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"second")
 
 
-urlpatterns = [path("first/", _waits_for_the_second), path("second/", _second)]
+def _cache_client(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(str(id(caches["default"])).encode())
+
+
+def _script_prefix(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(get_script_prefix().encode())
+
+
+urlpatterns = [
+    path("first/", _waits_for_the_second),
+    path("second/", _second),
+    path("cache-client/", _cache_client),
+    path("script-prefix/", _script_prefix),
+]
 
 
 @pytest.mark.asyncio
@@ -110,3 +125,55 @@ async def test_a_request_does_not_queue_behind_the_process_wide_thread() -> None
     finally:
         release.set()
         await busy
+
+
+@pytest.mark.asyncio
+async def test_requests_on_one_thread_share_its_django_state(settings: Any) -> None:
+    """Each pool thread keeps its context, as a WSGI thread does: the cache clients Django builds per context are
+    built once per thread, not again for every request (Django's own handler builds them for each request)."""
+    settings.ROOT_URLCONF = __name__
+    host = [(b"host", b"localhost")]
+    clients = set()
+    for _ in range(30):
+        response = await HttpCommunicator(application, "GET", "/cache-client/", headers=host).get_response(timeout=10)
+        clients.add(response["body"])
+    assert len(clients) <= django_asgi_app.executor._max_workers, clients
+
+
+@pytest.mark.asyncio
+async def test_the_script_prefix_is_each_requests_own(settings: Any) -> None:
+    """A request under a path prefix (the ASGI ``root_path``) reverses URLs under it; the next request on the same
+    threads does not inherit it."""
+    settings.ROOT_URLCONF = __name__
+    host = [(b"host", b"localhost")]
+    for root_path, expected in (("/shop", b"/shop/"), ("", b"/"), ("/shop", b"/shop/"), ("", b"/")):
+        communicator = HttpCommunicator(application, "GET", f"{root_path}/script-prefix/", headers=host)
+        communicator.scope["root_path"] = root_path
+        response = await communicator.get_response(timeout=10)
+        assert response["body"] == expected, root_path
+
+
+@pytest.mark.asyncio
+async def test_request_signals_are_sent_once_each_on_the_pool() -> None:
+    """``request_started`` before the view and ``request_finished`` after the response, once each, on the request
+    pool's threads (database connections are closed by them per thread)."""
+    sent: list[tuple[str, str]] = []
+
+    def started(**kwargs: Any) -> None:
+        sent.append(("started", threading.current_thread().name))
+
+    def finished(**kwargs: Any) -> None:
+        sent.append(("finished", threading.current_thread().name))
+
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        communicator = HttpCommunicator(application, "GET", "/livez", headers=[(b"host", b"localhost")])
+        response = await communicator.get_response(timeout=10)
+        await communicator.wait(timeout=10)  # the application has returned: the response is closed
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert response["status"] == 200
+    assert [kind for kind, _ in sent] == ["started", "finished"]
+    assert all(name.startswith(THREAD_NAME_PREFIX) for _, name in sent), sent
