@@ -15,7 +15,9 @@ Django's ``cached_db`` backend with these changes (docs/decisions/0008-site-sess
 - **One round trip brings what the page needs of the user**: the copy is read by a Lua script that
   also reads, for a signed-in session, the keys other modules registered for its user
   (common/per_user_keys.py: the user's card, the pending-orders count); they are left in
-  ``per_user_values`` for their owners.
+  ``per_user_values`` for their owners. A caller with a Redis read of its own can send this
+  script in its round trip (``read_call`` and ``load_from``; shop/page_cache.py does for a
+  signed-in visitor's cached page).
 - **Redis errors never fail a request**: a read falls back to MongoDB; a delete that fails is
   retried at the process's next contact with Redis; a session read from MongoDB while Redis
   answers is added back to the user's session index (accounts/site_sessions.py), which repairs
@@ -46,6 +48,7 @@ from accounts.blocklist import revocation_execute, revocation_pipeline
 from accounts.site_sessions import site_session_index_add, site_session_index_missed
 from common.per_user_keys import USER, per_user_key_templates
 from common.redis_debts import redis_debt_owed
+from common.redis_together import ScriptCall
 
 logger = logging.getLogger(__name__)
 
@@ -103,33 +106,52 @@ class SessionStore(CachedDBStore):
             with _undeleted_lock:
                 _undeleted.difference_update(keys)
 
-    def _read_with_user_keys(self, cache_key: str) -> dict[str, Any] | None:
-        """The session's copy, and the keys other modules keep for its user (``per_user_values``), in one round trip."""
+    def _read_call(self, connection: Any) -> ScriptCall:
         global _read_script
-        connection = get_redis_connection(settings.SESSION_CACHE_ALIAS)
         if _read_script is None:
             _read_script = connection.register_script(_READ_SCRIPT)
-        templates = per_user_key_templates()
-        found = _read_script(keys=[self._cache.make_key(cache_key)], args=templates, client=connection)
+        return ScriptCall(connection, _read_script, [self._cache.make_key(self.cache_key)], per_user_key_templates())
+
+    def _copy_from(self, found: list[Any]) -> dict[str, Any] | None:
+        """The session's copy from the read script's answer; the user's keys go to ``per_user_values``."""
         if not found:
             return None
         data = self._cache.client.decode(found[0])
         user_id = data.get(SESSION_KEY) if isinstance(data, dict) else None
+        templates = per_user_key_templates()
         if user_id and len(found) == len(templates) + 1:
             keys = [template.replace(USER, str(user_id)) for template in templates]
             self.per_user_values = dict(zip(keys, found[1:], strict=True))
         return data
 
+    def read_call(self) -> ScriptCall | None:
+        """The call that reads this session's copy and its user's keys, for a caller that sends it in a round trip
+        of its own (common/redis_together.py) and hands the answer to ``load_from``; None when the session is read
+        already, has no key, or has a copy to delete first (a logout Redis missed)."""
+        if hasattr(self, "_session_cache") or self.session_key is None or _undeleted:
+            return None
+        return self._read_call(get_redis_connection(settings.SESSION_CACHE_ALIAS))
+
+    def load_from(self, found: list[Any]) -> None:
+        """Take the answer of ``read_call()``'s call as this session's read (unless it was read meanwhile)."""
+        if not hasattr(self, "_session_cache"):
+            site_session_index_missed()
+            self._session_cache = self._loaded(self._copy_from(found), reachable=True)
+
     def load(self) -> dict[str, Any]:
-        cache_key = self.cache_key
         try:
             self._delete_missed()
             site_session_index_missed()
-            data = self._read_with_user_keys(cache_key)
+            connection = get_redis_connection(settings.SESSION_CACHE_ALIAS)
+            data = self._copy_from(self._read_call(connection).run_alone())
             reachable = True
         except RedisError as error:
             logger.warning("Redis unavailable, reading the session from MongoDB: %s", error)
             data, reachable = None, False
+        return self._loaded(data, reachable=reachable)
+
+    def _loaded(self, data: dict[str, Any] | None, *, reachable: bool) -> dict[str, Any]:
+        """The session: its copy, or (none in Redis) its row in MongoDB, copied to Redis when it answers."""
         if data is not None:
             return data
         row = self._get_session_from_db()
@@ -138,7 +160,7 @@ class SessionStore(CachedDBStore):
         data = self.decode(row.session_data)
         if reachable:
             try:
-                self._cache.add(cache_key, data, self.get_expiry_age(expiry=row.expire_date))
+                self._cache.add(self.cache_key, data, self.get_expiry_age(expiry=row.expire_date))
             except RedisError as error:
                 logger.warning("could not cache session: %s", error)
             if data.get(SESSION_KEY):

@@ -32,6 +32,7 @@ from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from common.redis_debts import redis_debt_owed
+from common.redis_together import ScriptCall, call_together
 
 logger = logging.getLogger(__name__)
 
@@ -110,22 +111,36 @@ return {1, value_key, redis.call('GET', value_key)}
 _lookup_script: Any = None
 
 
-def _lookup(connection: Any, namespaces: Sequence[str], key_digest: str) -> tuple[str, bytes | None]:
-    """The value key for the namespaces' current versions, and its value if cached."""
+def _lookup_call(connection: Any, namespaces: Sequence[str], key_digest: str) -> ScriptCall:
     global _lookup_script
     if _lookup_script is None:
         _lookup_script = connection.register_script(_LOOKUP_SCRIPT)
     keys = [*(version_key(namespace) for namespace in namespaces), stats_key(namespaces[0])]
     args = [f"{PREFIX}:val:{namespaces[0]}:", key_digest, STATS_TTL_SECONDS]
-    found = _lookup_script(keys=keys, args=args, client=connection)
-    if found[0] == 1:
-        value_key = found[1].decode() if isinstance(found[1], bytes) else found[1]
-        return value_key, found[2]
-    # A version key is missing (first use, or evicted): create it, then look again.
-    _current_versions(connection, namespaces)
-    found = _lookup_script(keys=keys, args=args, client=connection)
+    return ScriptCall(connection, _lookup_script, keys, args)
+
+
+def _lookup_answer(found: list[Any]) -> tuple[str, bytes | None] | None:
+    """The value key and its value; None when a version key is missing (first use, or evicted)."""
+    if found[0] != 1:
+        return None
     value_key = found[1].decode() if isinstance(found[1], bytes) else found[1]
     return value_key, found[2]
+
+
+def _lookup(
+    connection: Any, namespaces: Sequence[str], key_digest: str, found: list[Any] | None = None
+) -> tuple[str, bytes | None]:
+    """The value key for the namespaces' current versions, and its value if cached (``found``: the lookup
+    script's answer, when it was called already)."""
+    call = _lookup_call(connection, namespaces, key_digest)
+    answer = _lookup_answer(found if found is not None else call.run_alone())
+    if answer is None:  # a version key is missing: create it, then look again
+        _current_versions(connection, namespaces)
+        answer = _lookup_answer(call.run_alone())
+    if answer is None:  # gone again at once (Redis evicting under memory pressure): served uncached
+        raise RedisError(f"the version keys of {', '.join(namespaces)} could not be kept")
+    return answer
 
 
 def cached[T](namespace: str, *, depends_on: Sequence[str] = (), key: Any, build: Callable[[], T]) -> T:
@@ -146,17 +161,29 @@ def cached[T](namespace: str, *, depends_on: Sequence[str] = (), key: Any, build
 
 
 def cached_bytes(
-    namespace: str, *, depends_on: Sequence[str] = (), key: Any, build: Callable[[], bytes | None]
+    namespace: str,
+    *,
+    depends_on: Sequence[str] = (),
+    key: Any,
+    build: Callable[[], bytes | None],
+    alongside: Sequence[tuple[ScriptCall, Callable[[Any], None]]] = (),
 ) -> bytes | None:
     """``cached`` for answers that are already bytes (a rendered page): stored and returned as is.
 
     ``build`` returns None for an answer that must not be cached; that None is returned.
+    ``alongside``: other modules' script calls to send in the lookup's round trip
+    (common/redis_together.py), each with what takes its answer, called before anything is built;
+    when Redis cannot be reached it is not called, and its owner reads on its own.
     """
     try:
         connection = _redis()
         if _unbumped:  # Redis is back after an outage: first the invalidations it missed
             invalidate()
-        value_key, raw = _lookup(connection, [namespace, *depends_on], digest(key))
+        names, key_digest = [namespace, *depends_on], digest(key)
+        found, *answers = call_together([_lookup_call(connection, names, key_digest), *(call for call, _ in alongside)])
+        for (_, take), answer in zip(alongside, answers, strict=True):
+            take(answer)
+        value_key, raw = _lookup(connection, names, key_digest, found)
         if raw is not None:
             return raw
         _count(connection, namespace, "miss")

@@ -53,13 +53,9 @@ def is_anonymous_visitor(request: HttpRequest) -> bool:
 
 
 def has_only_a_session(request: HttpRequest) -> bool:
-    """A session cookie, otherwise only harmless cookies, and no message waiting to be shown."""
+    """A session cookie, otherwise only harmless cookies (a message waiting in the session is checked later)."""
     allowed = anonymous_page_cookies() | {settings.SESSION_COOKIE_NAME}
-    return (
-        settings.SESSION_COOKIE_NAME in request.COOKIES
-        and request.COOKIES.keys() <= allowed
-        and (not len(get_messages(request)))
-    )
+    return settings.SESSION_COOKIE_NAME in request.COOKIES and request.COOKIES.keys() <= allowed
 
 
 def with_own_navigation(request: HttpRequest, raw: bytes) -> HttpResponse | None:
@@ -117,15 +113,25 @@ def _shared_page(
 def _shared_page_with_own_navigation(
     request: HttpRequest, render: Callable[[], HttpResponseBase], depends_on: Sequence[str]
 ) -> HttpResponseBase:
-    """The shared page with this visitor's navigation; on a miss, ``render()`` for them alone (never stored)."""
+    """The shared page with this visitor's navigation; on a miss, or with a message waiting for them, ``render()``
+    for them alone (never stored).
+
+    A session store that offers its read (``read_call``, accounts/session_store.py) is read in the page
+    lookup's round trip (common/redis_together.py).
+    """
     rendered: list[HttpResponseBase] = []
 
     def build() -> None:
         rendered.append(render())
 
-    raw = cache.cached_bytes(PAGES, depends_on=depends_on, key=page_key(request), build=build)
+    session = request.session
+    call = session.read_call() if hasattr(session, "read_call") else None
+    alongside = [(call, session.load_from)] if call is not None else []
+    raw = cache.cached_bytes(PAGES, depends_on=depends_on, key=page_key(request), build=build, alongside=alongside)
     if rendered:
         return rendered[-1]
+    if len(get_messages(request)):
+        return render()
     return (raw is not None and with_own_navigation(request, raw)) or render()
 
 

@@ -206,6 +206,29 @@ def test_a_logout_while_redis_is_down_deletes_the_copy_at_the_next_contact(shopp
     assert redis_copy(key) is None
 
 
+def test_a_copy_left_by_a_logout_during_an_outage_is_deleted_before_a_cached_page_reads_it(
+    shopper: User, settings
+) -> None:
+    """The cached catalog pages read the session in their own round trip (shop/page_cache.py): not while a copy
+    waits to be deleted."""
+    client = Client()
+    assert client.login(username=shopper.email, password=PASSWORD)
+    key = session_key(client)
+    Client().get("/")  # the shared page is stored
+    assert "Log out" in client.get("/").text
+
+    with redis_down(settings):
+        assert client.post("/account/logout/").status_code == 302
+
+    assert redis_copy(key) is not None
+    thief = Client()
+    thief.cookies[django_settings.SESSION_COOKIE_NAME] = key
+    page = thief.get("/").text
+    assert "Log in" in page
+    assert "Log out" not in page
+    assert redis_copy(key) is None
+
+
 def test_a_fill_after_a_miss_never_overwrites_a_newer_copy(goods, client: Client) -> None:
     add_to_cart(client, goods.mug.pk)
     key = session_key(client)
