@@ -6,7 +6,7 @@ not installed: production's image and these machines. Before raising, Django's
 ``django.contrib.gis.gdal.libgdal`` looks for the library under 12 names with
 ``ctypes.util.find_library``, which runs ``ldconfig``, ``gcc`` and ``ld`` for each name; a failed
 import is not remembered, so the three imports search three times. That was about 110 subprocesses
-and 0.35 s of CPU in every Django process (each ``manage.py`` command, app process and job-queue
+and 0.3 s of CPU in every Django process (each ``manage.py`` command, app process and job-queue
 worker) for an answer that never changes here.
 
 ``leave_gis_out`` makes that one module raise the ImproperlyConfigured Django would raise, at once.
