@@ -234,6 +234,11 @@ def test(args: argparse.Namespace) -> int:
     """Run pytest against servers started for it (devstack/testservers.py)."""
     env = dict(os.environ)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    # Bytecode is written even where the shell says not to (PYTHONDONTWRITEBYTECODE; __pycache__ is
+    # git-ignored): every pytest process (each xdist worker, the suite's own pytest runs) imports and
+    # rewrites every test module and imports the project, about 2.4 s of CPU each when compiled from
+    # source and none of it on the next run (docs/decisions/0010-test-suite-speed.md).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     group = ProcessGroup()
     log_dir = Path(tempfile.mkdtemp(prefix="tienda-test-servers-"))
     try:

@@ -11,6 +11,10 @@ from pathlib import Path
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.redis_settings import cache_settings, channel_layer_host, redis_target
+from config.without_gis import leave_gis_out
+
+# Before Django loads the database backend: it would search for GDAL three times (config/without_gis.py).
+leave_gis_out()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

@@ -29,6 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Each window (a Playwright context) otherwise preloads the address bar's two WebUI popups, each in
+    # a renderer process of its own that no headless test ever shows: about a quarter of Chromium's CPU
+    # in the suite (docs/decisions/0010-test-suite-speed.md). The pages themselves are unaffected.
+    "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 SCREENSHOTS = ROOT / "docs" / "screenshots"
