@@ -16,11 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import get_callable, reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.encoding import force_str
 from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
 from django.utils.translation import gettext_lazy, ngettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -29,6 +31,7 @@ from accounts.forms import EMAIL_TAKEN, EMAIL_TAKEN_CODE, EmailLoginForm, Signup
 from accounts.models import User
 from accounts.services import EmailAlreadyRegistered, user_email_confirm, user_language_remember, user_signup
 from accounts.site_sessions import site_session_index_add
+from common.origin import is_same_origin_request
 
 # User-facing messages, asserted by the tests.
 SIGNUP_LOCKED_OUT = ngettext_lazy(
@@ -48,6 +51,8 @@ EMAIL_CONFIRM_LINK_INVALID = gettext_lazy(
 )
 # The backend that checks site passwords; named so login() works if more backends are added.
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# What the CSRF failure page says when a logout from another site is refused.
+REASON_CROSS_ORIGIN_LOGOUT = "Cross-origin request to log out."
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -144,10 +149,27 @@ class SiteLoginView(auth_views.LoginView):
 
 
 class SiteLogoutView(auth_views.LogoutView):
-    """Logging out is a POST; a GET (an old link, a typed URL) shows a page with the button."""
+    """Logging out is a POST; a GET (an old link, a typed URL) shows a page with the button.
+
+    The POST needs no CSRF token: it is refused when the browser declares it made by another site
+    (``is_same_origin_request``), as the language switch is. The logout form is in every page's
+    navigation, and without a token there one rendering of it serves every shopper in the same
+    state (orders/site_nav.py; docs/decisions/0015-logout-without-a-csrf-token.md).
+    """
 
     http_method_names = ["get", "head", "post", "options"]
     template_name = "accounts/logout.html"
+
+    # Django's LogoutView.dispatch, without its csrf_protect: the origin check below stands in for it.
+    @method_decorator(csrf_exempt)
+    @method_decorator(never_cache)
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super(auth_views.LogoutView, self).dispatch(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_same_origin_request(request):
+            return get_callable(settings.CSRF_FAILURE_VIEW)(request, reason=REASON_CROSS_ORIGIN_LOGOUT)
+        return super().post(request, *args, **kwargs)
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:

@@ -55,20 +55,3 @@ class ContentSecurityPolicyMiddleware:
             policy = next(header for prefix, header in self.headers if request.path.startswith(prefix))
             response[self.header_name] = policy
         return response
-
-
-def is_same_origin_request(request: HttpRequest) -> bool:
-    """False for a request a browser made on behalf of another site, judged by the headers it sends.
-
-    ``Sec-Fetch-Site`` first (every current browser sends it): only ``same-origin`` and ``none``
-    (typed in the address bar) pass. Otherwise ``Origin``, which browsers send on every POST: it
-    must be this site or one of ``CSRF_TRUSTED_ORIGINS``. A request with neither header does not
-    come from a browser page on another site.
-    """
-    fetch_site = request.headers.get("Sec-Fetch-Site")
-    if fetch_site is not None:
-        return fetch_site in ("same-origin", "none")
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    return origin == f"{request.scheme}://{request.get_host()}" or origin in settings.CSRF_TRUSTED_ORIGINS

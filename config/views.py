@@ -18,8 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.services import user_language_remember
+from common.origin import is_same_origin_request
 from config.health import dependency_statuses
-from config.security import is_same_origin_request
 
 # What the CSRF failure page says when the language switch refuses a POST from another site.
 REASON_CROSS_ORIGIN_LANGUAGE = "Cross-origin request to change the language."

@@ -6,20 +6,18 @@ accounts/user_cache.py), their pending-orders badge (orders/pending_badge.py, re
 session) and, for a visitor who is not signed in, the page to come back to after logging in. The
 state is read for every request, so it is never stale; the links are rendered once per state,
 language and script prefix and kept in this process (``_rendered``), since many visitors share
-a state and a rendering costs more than the rest of a cached page (shop/page_cache.py). The
-logout form's CSRF token is the visitor's own: the kept rendering holds a placeholder where it
-goes, replaced by the request's token.
+a state and a rendering costs more than the rest of a cached page (shop/page_cache.py). Nothing
+in the links is the visitor's own beyond the state: the logout form carries no CSRF token (the
+logout checks the request's origin, docs/decisions/0015-logout-without-a-csrf-token.md).
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.middleware.csrf import get_token
 from django.template.loader import get_template
 from django.urls import get_script_prefix
 from django.utils.translation import get_language
@@ -30,8 +28,6 @@ from orders.pending_badge import pending_orders_badge
 LINKS_TEMPLATE = "_site_nav_links.html"
 # Renderings kept per process: one per distinct state, language and prefix (most visitors share a few).
 RENDERINGS_KEPT = 2048
-# Stands for the visitor's CSRF token in a kept rendering; random per process, so no page can contain it.
-_CSRF_SLOT = secrets.token_hex(32)
 
 
 @dataclass(frozen=True)
@@ -70,12 +66,11 @@ def _rendered(state: SiteNav, language: str | None, script_prefix: str) -> str:
 
 
 def _render(state: SiteNav) -> str:
-    return get_template(LINKS_TEMPLATE).render({"site_nav": state, "csrf_token": _CSRF_SLOT})
+    return get_template(LINKS_TEMPLATE).render({"site_nav": state})
 
 
 def render_site_nav(request: HttpRequest) -> str:
-    """The navigation's links for this request's visitor, with their own CSRF token."""
+    """The navigation's links for this request's visitor."""
     state = site_nav_state(request)
     # DEBUG reloads edited templates; a kept rendering would hide the edit.
-    links = _render(state) if settings.DEBUG else _rendered(state, get_language(), get_script_prefix())
-    return links.replace(_CSRF_SLOT, get_token(request)) if _CSRF_SLOT in links else links
+    return _render(state) if settings.DEBUG else _rendered(state, get_language(), get_script_prefix())

@@ -237,13 +237,19 @@ def test_password_reset_link_sets_a_new_password(client: Client, shopper: User) 
 # --- CSRF and Spanish ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "path", ["/account/login/", "/account/signup/", "/account/logout/", "/account/password/reset/"]
-)
+@pytest.mark.parametrize("path", ["/account/login/", "/account/signup/", "/account/password/reset/"])
 def test_account_forms_refuse_a_post_without_csrf_token(path: str) -> None:
     strict = Client(enforce_csrf_checks=True)
 
     assert strict.post(path, {"username": "ana@example.com", "email": "ana@example.com"}).status_code == 403
+
+
+def test_the_logout_refuses_a_post_from_another_site_instead(shopper: User) -> None:
+    # No token in the logout form (docs/decisions/0015-logout-without-a-csrf-token.md; tests/security/test_csrf.py).
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(shopper)
+    assert strict.post("/account/logout/", HTTP_ORIGIN="https://evil.example").status_code == 403
+    assert "_auth_user_id" in strict.session
 
 
 def test_login_form_carries_the_csrf_token_it_needs() -> None:

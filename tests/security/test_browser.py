@@ -184,6 +184,16 @@ def test_live_js_renders_hostile_pushes_as_text(open_tab: Callable[..., Tab], go
         assert tab.clean() == ([], [])
 
 
+def submitted_from_another_site(page: Any, action: str, fields: str = "") -> int:
+    """The status of a form posted to ``action`` from a page of another site (http://evil.example)."""
+    hostile = f'<form method="post" action="{action}">{fields}<button>Go</button></form>'
+    page.route("http://evil.example/**", lambda route: route.fulfill(body=hostile, content_type="text/html"))
+    page.goto("http://evil.example/")
+    with page.expect_response(action) as answer:
+        page.get_by_role("button", name="Go").click()
+    return answer.value.status
+
+
 def test_the_language_switch_needs_no_token_yet_refuses_other_sites(
     open_tab: Callable[..., Tab], server: Server, goods: SimpleNamespace
 ) -> None:
@@ -199,13 +209,25 @@ def test_the_language_switch_needs_no_token_yet_refuses_other_sites(
     page.wait_for_url("**/c/mugs/")
     assert page.locator("html").get_attribute("lang") == "es"
 
-    switch = f"{server.base_url}/i18n/setlang/"
-    hostile = f'<form method="post" action="{switch}"><input name="language" value="en"><button>Go</button></form>'
-    page.route("http://evil.example/**", lambda route: route.fulfill(body=hostile, content_type="text/html"))
-    page.goto("http://evil.example/")
-    with page.expect_response(switch) as answer:
-        page.get_by_role("button", name="Go").click()
-    assert answer.value.status == 403
+    assert (
+        submitted_from_another_site(page, f"{server.base_url}/i18n/setlang/", '<input name="language" value="en">')
+        == 403
+    )
     page.goto("/c/mugs/")
     assert page.locator("html").get_attribute("lang") == "es"
+    assert tab.clean() == ([], [])
+
+
+def test_the_logout_needs_no_token_yet_refuses_other_sites(
+    open_tab: Callable[..., Tab], server: Server, people: SimpleNamespace, goods: SimpleNamespace
+) -> None:
+    # The navigation's logout form carries no CSRF token (docs/decisions/0015-logout-without-a-csrf-token.md).
+    tab = open_tab(people.ana)
+    page = tab.page
+    assert submitted_from_another_site(page, f"{server.base_url}/account/logout/") == 403
+    page.goto("/c/mugs/")
+    assert page.locator("[data-account-link]").count() == 1  # still signed in
+    page.locator(".nav-logout button").click()
+    page.wait_for_url("**/")
+    assert page.locator("[data-account-link]").count() == 0
     assert tab.clean() == ([], [])

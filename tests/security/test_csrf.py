@@ -70,3 +70,20 @@ def test_the_session_cookie_is_samesite_lax_and_httponly(people: SimpleNamespace
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["samesite"] == "Lax"
     assert cookie["httponly"] is True
+
+
+def test_the_logout_needs_no_token_from_this_site_and_refuses_other_sites(people: SimpleNamespace) -> None:
+    """The logout form carries no token, so one rendering of the navigation serves every shopper in the same
+    state (docs/decisions/0015-logout-without-a-csrf-token.md); the origin the browser declares guards it."""
+    for headers in ({"HTTP_SEC_FETCH_SITE": "cross-site"}, {"HTTP_SEC_FETCH_SITE": "same-site"},
+                    {"HTTP_ORIGIN": "https://evil.example"}):  # fmt: skip
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(people.ana)
+        refused = browser.post("/account/logout/", **headers)
+        assert refused.status_code == 403, headers
+        assert "_auth_user_id" in browser.session, headers
+    for headers in ({"HTTP_SEC_FETCH_SITE": "same-origin"}, {"HTTP_ORIGIN": "http://testserver"}, {}):
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(people.ana)
+        assert browser.post("/account/logout/", **headers).status_code == 302, headers
+        assert "_auth_user_id" not in browser.session, headers
