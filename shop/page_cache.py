@@ -16,8 +16,9 @@ A visitor with a session (signed in, or an anonymous cart) and nothing else pers
 messages, no unknown cookie) gets the same cached page with its site navigation, the one part of
 base.html that is the visitor's own (``templates/_site_nav.html``, between the ``<!--site-nav-->``
 markers), rendered for them: their name, cart count, pending-orders badge, staff links and a
-logout form with their CSRF token. On a miss, or when anything else is personal, the page is
-rendered for them whole and not stored (docs/decisions/0008-site-sessions-in-redis.md).
+logout form (without a CSRF token: docs/decisions/0015-logout-without-a-csrf-token.md). On a
+miss, or when anything else is personal, the page is rendered for them whole and not stored
+(docs/decisions/0008-site-sessions-in-redis.md).
 shop/tests/test_page_cache.py checks that the two give the same page.
 """
 
