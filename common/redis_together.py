@@ -9,8 +9,8 @@ back, and neither owner learns of the other.
 ``call_together`` sends the calls with ``EVALSHA`` in one non-transactional pipeline. redis-py's
 own script calls in a pipeline would first ask ``SCRIPT EXISTS`` in a round trip of its own; here a
 script that Redis does not hold (a restart, ``SCRIPT FLUSH``) answers ``NOSCRIPT`` and is then
-called alone, which loads it. Calls bound for different Redis servers (or databases) are never
-mixed: each runs on its own connection.
+called alone, which loads it. Only calls on one connection pool travel together; others run
+each on its own connection.
 """
 
 from __future__ import annotations
@@ -35,31 +35,19 @@ class ScriptCall:
         return self.script(keys=list(self.keys), args=list(self.args), client=self.connection)
 
 
-# The settings of a pool that say where its connections go.
-_ADDRESS = ("host", "port", "path", "db", "username")
+def same_pool(first: Any, second: Any) -> bool:
+    """Whether two redis-py clients share one connection pool (and so one server and database).
 
-
-def _server_of(client: Any) -> tuple[Any, ...]:
-    """Where a client's commands go: its pool's address and database, and for a sentinel pool the service and
-    the sentinels' addresses."""
-    pool = client.connection_pool
-    address = tuple(pool.connection_kwargs.get(name) for name in _ADDRESS)
-    manager = getattr(pool, "sentinel_manager", None)
-    sentinels = (
-        tuple(tuple(s.connection_pool.connection_kwargs.get(name) for name in _ADDRESS) for s in manager.sentinels)
-        if manager is not None else ()
-    )  # fmt: skip
-    return type(pool), address, getattr(pool, "service_name", None), sentinels
-
-
-def same_server(first: Any, second: Any) -> bool:
-    """Whether two redis-py clients reach the same server and database."""
-    return first.connection_pool is second.connection_pool or _server_of(first) == _server_of(second)
+    django-redis keeps one pool per location for the whole process, so the project's cache aliases, all
+    configured on one Redis, share theirs. Clients on pools of their own are not batched, even toward the
+    same server: nothing is lost but the round trip saved.
+    """
+    return first.connection_pool is second.connection_pool
 
 
 def call_together(calls: Sequence[ScriptCall]) -> list[Any]:
-    """The calls' answers, in order; in one round trip when all reach the same server. Redis errors raise."""
-    if len(calls) < 2 or not all(same_server(calls[0].connection, call.connection) for call in calls[1:]):
+    """The calls' answers, in order; in one round trip when all share one connection pool. Redis errors raise."""
+    if len(calls) < 2 or not all(same_pool(calls[0].connection, call.connection) for call in calls[1:]):
         return [call.run_alone() for call in calls]
     pipe = calls[0].connection.pipeline(transaction=False)
     for call in calls:

@@ -9,7 +9,7 @@ import redis
 from django_redis import get_redis_connection
 from redis.exceptions import ResponseError
 
-from common.redis_together import ScriptCall, call_together, same_server
+from common.redis_together import ScriptCall, call_together, same_pool
 from common.tests.helpers import redis_round_trips
 
 ECHO = "return {KEYS[1], ARGV[1]}"
@@ -52,7 +52,7 @@ def test_calls_to_another_database_are_sent_on_their_own_connection(connection: 
         calls = [
             ScriptCall(client, client.register_script(read), ["together:key"], []) for client in (connection, other)
         ]
-        assert not same_server(connection, other)
+        assert not same_pool(connection, other)
         with redis_round_trips() as sent:
             assert call_together(calls) == [b"db0", b"db1"]
         assert len(sent) >= 2
