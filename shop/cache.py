@@ -128,13 +128,10 @@ def _lookup_answer(found: list[Any]) -> tuple[str, bytes | None] | None:
     return value_key, found[2]
 
 
-def _lookup(
-    connection: Any, namespaces: Sequence[str], key_digest: str, found: list[Any] | None = None
-) -> tuple[str, bytes | None]:
-    """The value key for the namespaces' current versions, and its value if cached (``found``: the lookup
-    script's answer, when it was called already)."""
-    call = _lookup_call(connection, namespaces, key_digest)
-    answer = _lookup_answer(found if found is not None else call.run_alone())
+def _lookup(connection: Any, namespaces: Sequence[str], call: ScriptCall, found: list[Any]) -> tuple[str, bytes | None]:
+    """The value key for the namespaces' current versions, and its value if cached, from ``found`` (the answer of
+    ``call``, the lookup script)."""
+    answer = _lookup_answer(found)
     if answer is None:  # a version key is missing: create it, then look again
         _current_versions(connection, namespaces)
         answer = _lookup_answer(call.run_alone())
@@ -179,11 +176,12 @@ def cached_bytes(
         connection = _redis()
         if _unbumped:  # Redis is back after an outage: first the invalidations it missed
             invalidate()
-        names, key_digest = [namespace, *depends_on], digest(key)
-        found, *answers = call_together([_lookup_call(connection, names, key_digest), *(call for call, _ in alongside)])
+        names = [namespace, *depends_on]
+        lookup = _lookup_call(connection, names, digest(key))
+        found, *answers = call_together([lookup, *(call for call, _ in alongside)])
         for (_, take), answer in zip(alongside, answers, strict=True):
             take(answer)
-        value_key, raw = _lookup(connection, names, key_digest, found)
+        value_key, raw = _lookup(connection, names, lookup, found)
         if raw is not None:
             return raw
         _count(connection, namespace, "miss")
