@@ -3,8 +3,14 @@ can close all of a user's sockets at once (accounts/consumers.py handles the eve
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 USER_BLOCKED_EVENT = "user.blocked"
 CREDENTIAL_ENDED_EVENT = "credential.ended"
@@ -31,15 +37,23 @@ def credential_group(*, kind: str, key: str) -> str:
 
 def credential_sockets_close(*, kind: str, key: str) -> None:
     """Close the sockets opened with one credential, after it was logged out (best effort, like bans)."""
-    layer = get_channel_layer()
-    if layer is None or not key:
-        return
-    async_to_sync(layer.group_send)(credential_group(kind=kind, key=key), {"type": CREDENTIAL_ENDED_EVENT})
+    if key:
+        _group_send_best_effort(credential_group(kind=kind, key=key), {"type": CREDENTIAL_ENDED_EVENT})
 
 
 def user_sockets_close(*, user_id: object, reason: str = "blocked") -> None:
     """Ask every open socket of the user to close (best effort: sockets also re-check on reconnect)."""
+    _group_send_best_effort(user_group(user_id), {"type": USER_BLOCKED_EVENT, "reason": reason})
+
+
+def _group_send_best_effort(group: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to ``group``; a channel layer Redis cannot reach is logged, not raised. The revocation
+    it follows is already stored, and the sockets lose that channel layer too: each closes (CLOSE_TRY_AGAIN_LATER)
+    and checks its credential again when it reconnects."""
     layer = get_channel_layer()
     if layer is None:
         return
-    async_to_sync(layer.group_send)(user_group(user_id), {"type": USER_BLOCKED_EVENT, "reason": reason})
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except RedisError as error:
+        logger.warning("could not ask the sockets of %s to close: %s", group, error)

@@ -18,7 +18,7 @@ from accounts import blocklist, services
 from accounts.api import ERROR_SESSION_NOT_FOUND
 from accounts.models import User
 from accounts.tokens import ERROR_FAMILY_ENDED
-from common.tests.helpers import redis_down_caches
+from common.tests.helpers import redis_down_caches, unreachable_redis_url
 
 PASSWORD = "correct horse battery"
 
@@ -88,6 +88,19 @@ def test_logout_revokes_access_and_refresh_at_once(http: httpx.Client, shopper: 
     # The entry lives exactly as long as the token would have.
     ttl = get_redis_connection("default").ttl(blocklist.revoked_key(_claims(pair["access"])["jti"]))
     assert 0 < ttl <= 300
+
+
+def test_logout_with_the_channel_layer_unreachable_still_revokes_and_answers_204(
+    http: httpx.Client, shopper: User, settings
+) -> None:
+    """Closing the session's sockets is best effort (accounts/realtime.py): the revocation is stored, and sockets
+    that lost the channel layer close on their own and check their token again when they reconnect."""
+    pair = login(http)
+    layer = settings.CHANNEL_LAYERS["default"]
+    dead = {**layer, "CONFIG": {**layer["CONFIG"], "hosts": [{"address": unreachable_redis_url()}]}}
+    with override_settings(CHANNEL_LAYERS={"default": dead}):
+        assert http.post("/api/auth/logout/", headers={"Authorization": f"Bearer {pair['access']}"}).status_code == 204
+    assert me(http, pair["access"]).status_code == 401
 
 
 def test_logout_everywhere_revokes_tokens_never_seen(http: httpx.Client, shopper: User) -> None:
