@@ -9,7 +9,8 @@ answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 
 - commands.py: the ``buildinfo`` alias, nested field specs, self-assigning ``$addFields``, ``$not``;
 - writes.py: inserts skip a whole-collection ``_id`` scan; an insert command is one transaction; the
-  memory engine remembers stored documents' unique-index answers;
+  memory engine remembers stored documents' unique-index answers; an update or delete of one ``_id``
+  whose filter SQL cannot answer reads that document only;
 - startup.py: opening a file rewrites only the scalar index entries that are wrong;
 - scalar_index.py: one SQLite index serves every scalar index (mongoeco made an identical one each);
 - changes.py: cached per-collection facts follow each write instead of being dropped;
@@ -40,6 +41,7 @@ SELF_ASSIGNMENTS = "drop_self_assignments"
 INSERT_WITHOUT_ID_SCAN = "insert_without_id_scan"
 BATCHED_INSERTS = "batched_inserts"
 MEMORY_UNIQUE_CHECKS = "memory_unique_checks"
+ID_WRITES_WITHOUT_SCAN = "id_writes_without_scan"
 STARTUP_WRITES_DIFFERENCES = "startup_writes_differences"
 SHARED_SCALAR_INDEX = "shared_scalar_index"
 FEATURES_FOLLOW_WRITES = "features_follow_writes"
@@ -55,6 +57,7 @@ FIXES = (
     INSERT_WITHOUT_ID_SCAN,
     BATCHED_INSERTS,
     MEMORY_UNIQUE_CHECKS,
+    ID_WRITES_WITHOUT_SCAN,
     STARTUP_WRITES_DIFFERENCES,
     SHARED_SCALAR_INDEX,
     FEATURES_FOLLOW_WRITES,
@@ -122,6 +125,8 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         writes.install_batched_inserts()
     if MEMORY_UNIQUE_CHECKS in new:
         writes.install_memory_unique_checks()
+    if ID_WRITES_WITHOUT_SCAN in new:
+        writes.install_id_writes_without_scan()
     if STARTUP_WRITES_DIFFERENCES in new:
         startup.install()
     if SHARED_SCALAR_INDEX in new:

@@ -80,26 +80,41 @@ class Changes:
     kinds: set[str]
     keys: list[str]
 
-    def any_row(self, predicate: str) -> bool:
-        """Whether a written row that still exists satisfies ``predicate``."""
-        for start in range(0, len(self.keys), 500):
-            chunk = self.keys[start : start + 500]
-            found = self.engine._connection.execute(
-                f"SELECT 1 FROM documents WHERE db_name = ? AND coll_name = ? "
-                f"AND storage_key IN ({', '.join('?' for _ in chunk)}) AND ({predicate}) LIMIT 1",
-                (self.db_name, self.coll_name, *chunk),
-            ).fetchone()
-            if found:
-                return True
-        return False
+    def rows_with(self, predicates: list[str]) -> list[bool]:
+        """For each predicate, whether a written row that still exists satisfies it (one query per 200)."""
+        found = [False] * len(predicates)
+        for key_start in range(0, len(self.keys), 500):
+            keys = self.keys[key_start : key_start + 500]
+            for start in range(0, len(predicates), 200):
+                columns = ", ".join(f"MAX(CASE WHEN ({p}) THEN 1 ELSE 0 END)" for p in predicates[start : start + 200])
+                row = self.engine._connection.execute(
+                    f"SELECT {columns} FROM documents WHERE db_name = ? AND coll_name = ? "
+                    f"AND storage_key IN ({', '.join('?' for _ in keys)})",
+                    (self.db_name, self.coll_name, *keys),
+                ).fetchone()
+                for offset, value in enumerate(row or ()):
+                    found[start + offset] = found[start + offset] or bool(value)
+        return found
 
     def follow(self, flags: dict[Any, Any], names: list[Any], predicate_for: Callable[[Any], str | None]) -> None:
-        """Update each "some row has P" flag in ``names`` for these changes, or drop it."""
+        """Update each "some row has P" flag in ``names`` for these changes, or drop it.
+
+        A false flag turns true if a written row has P. A true one stays true after inserts only,
+        or if a written row still has P; otherwise it is dropped (another row may or may not).
+        """
+        checked: list[tuple[Any, str]] = []
         for name in names:
             predicate = predicate_for(name)
-            if predicate is None or (flags[name] is True and self.kinds - {"insert"}):
+            if predicate is None or flags[name] not in (True, False):
                 flags.pop(name, None)
-            elif flags[name] is False and self.any_row(predicate):
+            elif flags[name] is False or self.kinds - {"insert"}:
+                checked.append((name, predicate))
+        if not checked:
+            return
+        for (name, _predicate), has in zip(checked, self.rows_with([p for _, p in checked]), strict=True):
+            if flags[name] is True and not has:
+                flags.pop(name, None)
+            elif has:
                 flags[name] = True
 
 
@@ -138,7 +153,33 @@ def feature_predicate(feature: str) -> str | None:
     if kind == "traverses_array":
         prefixes = path_array_prefixes(path)
         return " OR ".join(json_type_is(prefix, "array") for prefix in prefixes) if prefixes else None
+    if kind == "tagged_type":
+        field_path, _, value_type = path.rpartition(":")
+        return tagged_type_is(field_path, value_type)
+    if kind == "traverses_dbref":
+        parts = path.split(".")
+        prefixes = [".".join(parts[:length]) for length in range(1, len(parts))]
+        return " OR ".join(tagged_type_is(prefix, "dbref") for prefix in prefixes) if prefixes else None
+    if kind == "comparison_mismatch":
+        field_path, _, expected = path.rpartition(":")
+        allowed = {"number": "'integer', 'real'", "string": "'text'", "bool": "'true', 'false'"}.get(expected)
+        if allowed is None:
+            return None  # mongoeco sets these true without a query
+        json_type = f"json_type(document, {text_sql(json_path_for_field(field_path))})"
+        return f"{json_type} IS NOT NULL AND {json_type} NOT IN ({allowed})"
     return None
+
+
+def tagged_type_is(field_path: str, value_type: str) -> str:
+    return f"json_extract(document, {text_sql(tagged_type_path(field_path))}) = {text_sql(value_type)}"
+
+
+def tagged_type_path(field_path: str) -> str:
+    """The JSON path of the type tag mongoeco stores for a value JSON has no type for (Int64, Decimal128, ...)."""
+    from mongoeco.core.codec import DocumentCodec
+    from mongoeco.engines.sqlite_query import json_path_for_field
+
+    return json_path_for_field(field_path) + f'."{DocumentCodec._MARKER}".{DocumentCodec._TYPE}'
 
 
 def follow_changes(engine: Any, changes: Changes) -> None:

@@ -4,12 +4,14 @@ and changes no answer. The helpers come from test_mongoeco_speed.py (the read sp
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pymongo
 import pytest
+from bson import DBRef, Decimal128, Int64, ObjectId
 from mongoeco.api import AsyncMongoClient
 from mongoeco.engines import SQLiteEngine
 
@@ -125,6 +127,9 @@ class TestStartupWritesDifferences:
         assert self.entries(path) == self.entries(rebuilt)
 
 
+DECIMAL_TAG = "decimal128_public"  # how mongoeco's SQLite engine tags a stored Decimal128
+
+
 class TestFeaturesFollowWrites:
     @staticmethod
     def collection_scans_by_one_insert(path: Path) -> int:
@@ -150,6 +155,91 @@ class TestFeaturesFollowWrites:
         mongoeco_compat.apply()
         unpatched(monkeypatch, SQLiteEngine, "_invalidate_collection_features_cache")
         assert self.collection_scans_by_one_insert(tmp_path / "db.sqlite3") >= 1
+
+    @staticmethod
+    def feature_scans_by_a_status_change(path: Path) -> int:
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            await fill(database, 300, seq=Int64(1), status="paid", total=Decimal128("2.50"))
+            items = database.get_collection("items")
+
+            async def change(seq: int) -> Any:
+                return await items.update_one(
+                    {"slug": "item-1", "status": "paid", "seq": Int64(seq)},
+                    {"$set": {"seq": Int64(seq + 1)}},
+                )
+
+            await change(1)  # mongoeco learns what the collection's values are
+            scans: list[str] = []
+            whole_collection = re.compile(r"\s*SELECT 1\s+FROM documents\s+WHERE(?!.*storage_key)", re.S)
+            engine._connection.set_trace_callback(lambda sql: whole_collection.match(sql) and scans.append(sql))
+            try:
+                assert (await change(2)).modified_count == 1
+            finally:
+                engine._connection.set_trace_callback(None)
+            return len(scans)
+
+        return in_process(path, scenario)
+
+    def test_a_status_change_asks_nothing_of_the_whole_collection_with_the_fix(self, tmp_path) -> None:
+        assert self.feature_scans_by_a_status_change(tmp_path / "db.sqlite3") == 0
+
+    def test_without_it_a_status_change_scans(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, SQLiteEngine, "_invalidate_collection_features_cache")
+        assert self.feature_scans_by_a_status_change(tmp_path / "db.sqlite3") >= 1
+
+    def test_followed_facts_are_the_ones_mongoeco_finds_afresh(self, tmp_path) -> None:
+        """Type tags, comparison mismatches and references: kept across writes, equal to a fresh look."""
+
+        async def scenario(database: Any, engine: SQLiteEngine) -> list[tuple[dict[str, bool], int]]:
+            await fill(database, 50, seq=Int64(1))
+            items = database.get_collection("items")
+
+            def ask() -> dict[str, bool]:
+                names = ("compat", "items")
+                return {
+                    "tagged": engine._field_contains_tagged_value_type_in_collection(*names, "total", DECIMAL_TAG),
+                    "mismatch": engine._field_has_comparison_type_mismatch_in_collection(*names, "n", "number"),
+                    "reference": engine._field_traverses_dbref_in_collection(*names, "ref.id"),
+                }
+
+            writes = [
+                items.insert_one({"slug": "priced", "n": 100, "total": Decimal128("9.99")}),
+                items.update_one({"slug": "item-3"}, {"$set": {"n": "three"}}),
+                items.insert_one({"slug": "linked", "n": 101, "ref": DBRef("other", ObjectId())}),
+                items.update_one({"slug": "priced"}, {"$set": {"seq": Int64(2)}}),
+                items.delete_one({"slug": "priced"}),
+                items.update_one({"slug": "item-3"}, {"$set": {"n": 3}}),
+            ]
+            ask()
+            seen = []
+            for write in writes:
+                await write
+                scans: list[str] = []
+                engine._connection.set_trace_callback(
+                    lambda sql, scans=scans: scans.append(sql) if "storage_key IN" not in sql else None
+                )
+                try:
+                    followed = ask()
+                finally:
+                    engine._connection.set_trace_callback(None)
+                engine._collection_features_cache.clear()
+                assert followed == ask(), f"after write {len(seen) + 1}"
+                seen.append((followed, len(scans)))
+            return seen
+
+        seen = in_process(tmp_path / "db.sqlite3", scenario)
+        assert [facts for facts, _scans in seen] == [
+            {"tagged": True, "mismatch": False, "reference": False},
+            {"tagged": True, "mismatch": True, "reference": False},
+            {"tagged": True, "mismatch": True, "reference": True},
+            {"tagged": True, "mismatch": True, "reference": True},
+            {"tagged": False, "mismatch": True, "reference": True},
+            {"tagged": False, "mismatch": False, "reference": True},
+        ]
+        # A false fact is never asked of the whole collection again; a true one only after an update
+        # whose rows no longer show it (the second and the fourth write).
+        assert [scans for _facts, scans in seen[:4]] == [0, 1, 0, 2]
 
     @staticmethod
     def unique_array_elements(client: pymongo.MongoClient) -> list[str]:
@@ -267,3 +357,78 @@ class TestSharedScalarIndex:
                 items.insert_one({"slug": "s5", "sku": "other"})
             assert items.count_documents({"sku": "k8"}) == 1
         assert self.scalar_entry_indexes(path) == ["idx_scalar_index_entries_storage", "scidx_shared"]
+
+
+class TestIdWritesWithoutScan:
+    """An update or delete that pins ``_id`` reads that one document, whatever else its filter says."""
+
+    TAKE = {"ledger.key": {"$ne": "order:1"}}  # a path through an array: SQL cannot answer it
+
+    @classmethod
+    def documents_decoded_by_a_stock_take(cls, path: Path) -> int:
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            items = database.get_collection("items")
+            await fill(database, 300, stock=Int64(5), ledger=[])
+            target = await items.find_one({"n": 7})
+            with CallCounter(SQLiteEngine, "_deserialize_document") as decoded:
+                result = await items.update_one(
+                    {"_id": target["_id"], "stock": {"$gte": Int64(2)}, **cls.TAKE},
+                    {"$inc": {"stock": Int64(-2)}, "$push": {"ledger": {"key": "order:1"}}},
+                )
+            assert result.modified_count == 1
+            return decoded.calls
+
+        return in_process(path, scenario)
+
+    def test_a_stock_take_decodes_one_document_with_the_fix(self, tmp_path) -> None:
+        assert self.documents_decoded_by_a_stock_take(tmp_path / "db.sqlite3") <= 2
+
+    def test_without_it_the_whole_collection_is_decoded(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.engines import sqlite
+
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, sqlite, "_sqlite_update_with_operation")
+        assert self.documents_decoded_by_a_stock_take(tmp_path / "db.sqlite3") >= 300
+
+    @classmethod
+    def writes(cls, client: pymongo.MongoClient) -> list[object]:
+        items = client.compat.items
+        ids = [ObjectId(f"{n + 1:024x}") for n in range(4)]  # the same in both servers' answers
+        items.insert_many(
+            [{"_id": ids[n], "n": n, "stock": Int64(3), "ledger": [], "tags": ["a"]} for n in range(4)]
+            + [{"_id": "Text-Id", "n": 9, "stock": Int64(1), "ledger": []}]
+        )
+        take = {"$inc": {"stock": Int64(-2)}, "$push": {"ledger": {"key": "order:1"}}}
+        outcomes: list[object] = []
+        for filter_spec, update, options in [
+            ({"_id": ids[0], "stock": {"$gte": Int64(2)}, **cls.TAKE}, take, {}),  # taken
+            ({"_id": ids[0], "stock": {"$gte": Int64(0)}, **cls.TAKE}, take, {}),  # key already in the ledger
+            ({"_id": ids[1], "stock": {"$gte": Int64(4)}, **cls.TAKE}, take, {}),  # not enough stock
+            ({"_id": ObjectId("f" * 24), **cls.TAKE}, take, {}),  # no such document
+            ({"_id": ids[2], "tags": {"$ne": "b"}}, {"$push": {"tags": "b"}}, {}),
+            ({"_id": "text-id", **cls.TAKE}, take, {}),  # strings match exactly
+            ({"_id": "Text-Id", "stock": {"$gte": Int64(1)}}, {"$set": {"seen": True}}, {}),
+            ({"_id": "new", **cls.TAKE}, {"$set": {"stock": Int64(1)}}, {"upsert": True}),
+        ]:
+            result = items.update_one(filter_spec, update, **options)
+            outcomes.append((result.matched_count, result.modified_count, result.upserted_id))
+        after = items.find_one_and_update(
+            {"_id": ids[3], "stock": {"$gte": Int64(1)}, **cls.TAKE}, take, return_document=pymongo.ReturnDocument.AFTER
+        )
+        outcomes.append(after)
+        outcomes.append(items.delete_one({"_id": ids[1], "ledger.key": "order:1"}).deleted_count)  # none recorded
+        outcomes.append(items.delete_one({"_id": ids[0], "ledger.key": "order:1"}).deleted_count)
+        outcomes.append(items.delete_many({"_id": ids[2], "tags": "b"}).deleted_count)
+        outcomes.append(list(items.find().sort("n")))
+        return outcomes
+
+    def test_the_answers_are_mongoecos_own(self, tmp_path) -> None:
+        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
+            narrowed = self.writes(fast)
+        without = (mongoeco_compat.ID_WRITES_WITHOUT_SCAN,)
+        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
+            scanned = self.writes(plain)
+        assert narrowed == scanned
+        assert narrowed[:8] == [(1, 1, None), (0, 0, None), (0, 0, None), (0, 0, None), (1, 1, None), (0, 0, None),
+                                (1, 1, None), (0, 0, "new")]  # fmt: skip
+        assert narrowed[9:12] == [0, 1, 1]
