@@ -16,6 +16,8 @@ from django.utils import translation
 
 from accounts.consumers import UserSocketConsumer
 from common.fanout import group_fanout
+from common.loop_local import LoopLocal
+from common.shared_read import SharedRead
 from orders import events, selectors
 
 CLOSE_NOT_FOUND = 4404
@@ -141,12 +143,20 @@ class StaffOrdersConsumer(_OrderSocket):
         await group_fanout(events.STAFF_GROUP).subscribe(self)
 
     async def resync(self, since: int) -> None:
-        orders = await database_sync_to_async(self._orders)()
+        # Every staff page gets the same recent orders: pages that ask together share one read
+        # (common/shared_read.py), which starts after each of them joined the staff group.
+        orders = await _recent_orders.get().get()
         await self.send_json({"type": "orders.resync", "orders": [self.localised(order) for order in orders]})
-
-    def _orders(self) -> list[dict[str, Any]]:
-        return [events.order_payload(order) for order in selectors.orders_recent()]
 
     async def disconnect(self, code: int) -> None:
         group_fanout(events.STAFF_GROUP).unsubscribe(self)
         await super().disconnect(code)
+
+
+def _recent_order_payloads() -> list[dict[str, Any]]:
+    return [events.order_payload(order) for order in selectors.orders_recent()]
+
+
+_recent_orders: LoopLocal[SharedRead[list[dict[str, Any]]]] = LoopLocal(
+    lambda: SharedRead(database_sync_to_async(_recent_order_payloads))
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 import pytest
@@ -12,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
 from accounts.models import User
-from orders import services
+from orders import selectors, services
 from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
 from orders.tests.factories import place
@@ -152,4 +153,22 @@ async def test_staff_pages_share_one_membership_and_each_gets_a_push_once(people
     for page in pages:
         assert (await page.receive_json_from(timeout=5))["order"]["seq"] == 2
         assert await page.receive_nothing(timeout=0.2), "exactly once"
+        await page.disconnect()
+
+
+async def test_staff_pages_resyncing_together_share_one_read(people: SimpleNamespace, goods, monkeypatch) -> None:
+    """A reconnect storm: pages that ask together share a read that began after they joined."""
+    await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    reads = []
+    recent = selectors.orders_recent
+    monkeypatch.setattr(selectors, "orders_recent", lambda **kw: reads.append(1) or recent(**kw))
+    pages = [await connect(people.staff, "/ws/staff/orders/") for _ in range(10)]
+    answers = await asyncio.gather(*(resync(page) for page in pages))
+    assert [len(answer["orders"]) for answer in answers] == [1] * 10
+    assert 1 <= len(reads) <= 2, "one read running, the pages that asked meanwhile share the next"
+    order = await sync_to_async(place)(people.bob, (goods.mug.pk, 1))
+    late = await connect(people.staff, "/ws/staff/orders/")
+    newest = (await resync(late))["orders"]
+    assert [len(newest), newest[0]["order_id"]] == [2, str(order.pk)], "a read from after it asked"
+    for page in [*pages, late]:
         await page.disconnect()
