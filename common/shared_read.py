@@ -29,7 +29,7 @@ class SharedRead[T]:
         self._read = read
         self._running: _Flight[T] | None = None
         self._next: _Flight[T] | None = None
-        self.reads = 0  # how many times ``read`` was called (tests and benchmarks)
+        self.reads = 0  # how many times ``read`` was called (for tests)
 
     async def get(self) -> T:
         if self._running is None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,17 @@ class CallCounter:
 
     def __exit__(self, *exc: object) -> None:
         setattr(self.owner, self.name, self.original)
+
+
+@contextlib.contextmanager
+def statements(engine: SQLiteEngine, keep: Callable[[str], object]) -> Iterator[list[str]]:
+    """The SQL statements the engine's connection runs while in use, those ``keep`` accepts."""
+    kept: list[str] = []
+    engine._connection.set_trace_callback(lambda sql: kept.append(sql) if keep(sql) else None)
+    try:
+        yield kept
+    finally:
+        engine._connection.set_trace_callback(None)
 
 
 def in_process(path: Path, scenario: Callable[[Any, SQLiteEngine], Any]) -> Any:

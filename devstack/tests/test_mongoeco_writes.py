@@ -17,7 +17,7 @@ from mongoeco.engines import SQLiteEngine
 
 from devstack import mongoeco_compat
 from devstack.testing import wire_server
-from devstack.tests.engine_helpers import CallCounter, fill, in_process, unpatched
+from devstack.tests.engine_helpers import CallCounter, fill, in_process, statements, unpatched
 
 
 class TestBatchedInserts:
@@ -136,14 +136,8 @@ class TestFeaturesFollowWrites:
         async def scenario(database: Any, engine: SQLiteEngine) -> int:
             await fill(database, 300)
             await database.get_collection("items").insert_one({"slug": "warm-up"})
-            scans = []
-            engine._connection.set_trace_callback(
-                lambda sql: scans.append(sql) if "json_type(document" in sql and "storage_key IN" not in sql else None
-            )
-            try:
+            with statements(engine, lambda sql: "json_type(document" in sql and "storage_key IN" not in sql) as scans:
                 await database.get_collection("items").insert_one({"slug": "one-more"})
-            finally:
-                engine._connection.set_trace_callback(None)
             return len(scans)
 
         return in_process(path, scenario)
@@ -169,13 +163,9 @@ class TestFeaturesFollowWrites:
                 )
 
             await change(1)  # mongoeco learns what the collection's values are
-            scans: list[str] = []
             whole_collection = re.compile(r"\s*SELECT 1\s+FROM documents\s+WHERE(?!.*storage_key)", re.S)
-            engine._connection.set_trace_callback(lambda sql: whole_collection.match(sql) and scans.append(sql))
-            try:
+            with statements(engine, whole_collection.match) as scans:
                 assert (await change(2)).modified_count == 1
-            finally:
-                engine._connection.set_trace_callback(None)
             return len(scans)
 
         return in_process(path, scenario)
@@ -215,14 +205,8 @@ class TestFeaturesFollowWrites:
             seen = []
             for write in writes:
                 await write
-                scans: list[str] = []
-                engine._connection.set_trace_callback(
-                    lambda sql, scans=scans: scans.append(sql) if "storage_key IN" not in sql else None
-                )
-                try:
+                with statements(engine, lambda sql: "storage_key IN" not in sql) as scans:
                     followed = ask()
-                finally:
-                    engine._connection.set_trace_callback(None)
                 engine._collection_features_cache.clear()
                 assert followed == ask(), f"after write {len(seen) + 1}"
                 seen.append((followed, len(scans)))
