@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     import pymongo
 
 ROOT = Path(__file__).resolve().parent.parent
+# `make run`'s settings with the in-process tests' password hasher (config/settings/test_stack.py),
+# for the stacks tests start to check the application rather than the launcher.
+TEST_STACK_SETTINGS = "config.settings.test_stack"
 
 
 # The demo accounts (`seed_demo`) and a shipping address, as the fault tests and the failover drill use them.
@@ -307,7 +310,13 @@ def status_of(url: str, timeout: float = 5.0) -> int | None:
 def split_stack(var_dir: Path, **overrides: str) -> Iterator[SplitStack]:
     """Redis, MongoDB and the app started separately on free ports, migrated and seeded; stopped on exit."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    env = stack_env(var_dir, DJANGO_DEBUG="0", EMAIL_FILE_PATH=str(var_dir / "mail"), **overrides)
+    env = stack_env(
+        var_dir,
+        DJANGO_DEBUG="0",
+        DJANGO_SETTINGS_MODULE=TEST_STACK_SETTINGS,
+        EMAIL_FILE_PATH=str(var_dir / "mail"),
+        **overrides,
+    )
     env["REDIS_URL"] = f"redis://127.0.0.1:{env['REDIS_PORT']}/0"
     env["MONGODB_URI"] = f"mongodb://127.0.0.1:{env['MONGODB_PORT']}/tienda?directConnection=true"
     stack = SplitStack(var_dir, env)

@@ -39,3 +39,22 @@ def test_every_warning_is_printed_once(debug: str) -> None:
     log = local_shell(DJANGO_DEBUG=debug).stderr
     assert log.count("Not Found: /probe") == 1, log
     assert log.count("probe from the project") == 1, log
+
+
+def test_the_test_suites_stacks_differ_from_make_run_only_in_the_password_hasher() -> None:
+    """config/settings/test_stack.py, which tests/e2e and tests/faults run on, changes nothing else."""
+    compare = (
+        "import config.settings.local as local, config.settings.test_stack as stack; "
+        "from django.conf import global_settings; "
+        "names = sorted(name for name in dir(stack) if name.isupper()); "
+        "print(*[name for name in names if getattr(stack, name) is not getattr(local, name, None)]); "
+        "print(*stack.PASSWORD_HASHERS, *getattr(local, 'PASSWORD_HASHERS', global_settings.PASSWORD_HASHERS))"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_DEBUG"}
+    result = subprocess.run(
+        [sys.executable, "-c", compare], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    differing, hashers = result.stdout.splitlines()
+    assert differing == "PASSWORD_HASHERS"
+    assert hashers.split()[0] == "django.contrib.auth.hashers.MD5PasswordHasher"
+    assert "django.contrib.auth.hashers.PBKDF2PasswordHasher" in hashers.split()[1:]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.testing import running_stack, stack_env
+from devstack.testing import TEST_STACK_SETTINGS, running_stack, stack_env
 from tests.e2e.app import DEMO_PASSWORD, App
 
 
@@ -23,7 +23,13 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     """The whole stack, started the way `make run` starts it, with DEBUG off and two app processes."""
     root: Path = tmp_path_factory.mktemp("e2e")
     # Two app processes behind the one port, as production runs several (tests/e2e/test_processes.py).
-    env = stack_env(root / "var", DJANGO_DEBUG="0", DEMO_PASSWORD=DEMO_PASSWORD, WEB_CONCURRENCY="2")
+    env = stack_env(
+        root / "var",
+        DJANGO_DEBUG="0",
+        DJANGO_SETTINGS_MODULE=TEST_STACK_SETTINGS,
+        DEMO_PASSWORD=DEMO_PASSWORD,
+        WEB_CONCURRENCY="2",
+    )
     with running_stack(env, root / "server.log") as stack:
         yield App(stack)
 
