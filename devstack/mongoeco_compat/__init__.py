@@ -14,6 +14,7 @@ answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 - startup.py: opening a file rewrites only the scalar index entries that are wrong;
 - scalar_index.py: one SQLite index serves every scalar index (mongoeco made an identical one each);
 - changes.py: cached per-collection facts follow each write instead of being dropped;
+- copies.py: deep copies of documents return immutable values (dates, ObjectIds, numbers) as they are;
 - reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL, on its own connection;
 - counts.py: counting aggregations use the engine's count;
 - explain.py: explain's packaged capability documents are read and validated once.
@@ -45,6 +46,7 @@ ID_WRITES_WITHOUT_SCAN = "id_writes_without_scan"
 STARTUP_WRITES_DIFFERENCES = "startup_writes_differences"
 SHARED_SCALAR_INDEX = "shared_scalar_index"
 FEATURES_FOLLOW_WRITES = "features_follow_writes"
+IMMUTABLE_VALUES_UNCOPIED = "immutable_values_uncopied"
 SQL_READS = "sql_reads"
 SHARED_READS = "shared_reads"
 COUNT_SHORTCUT = "count_shortcut"
@@ -61,6 +63,7 @@ FIXES = (
     STARTUP_WRITES_DIFFERENCES,
     SHARED_SCALAR_INDEX,
     FEATURES_FOLLOW_WRITES,
+    IMMUTABLE_VALUES_UNCOPIED,
     SQL_READS,
     SHARED_READS,
     COUNT_SHORTCUT,
@@ -109,7 +112,17 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
     new = wanted - _applied
     if not new:
         return
-    from devstack.mongoeco_compat import changes, commands, counts, explain, reads, scalar_index, startup, writes
+    from devstack.mongoeco_compat import (
+        changes,
+        commands,
+        copies,
+        counts,
+        explain,
+        reads,
+        scalar_index,
+        startup,
+        writes,
+    )
 
     if new & {BUILDINFO_ALIAS, FLAT_FIELD_SPECS, SELF_ASSIGNMENTS}:
         commands.install_rewrites(
@@ -133,6 +146,8 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         scalar_index.install()
     if new & {FEATURES_FOLLOW_WRITES, SQL_READS} and not _applied & {FEATURES_FOLLOW_WRITES, SQL_READS}:
         changes.install(features=FEATURES_FOLLOW_WRITES in wanted)
+    if IMMUTABLE_VALUES_UNCOPIED in new:
+        copies.install()
     if SQL_READS in new:
         reads.install()
     if SHARED_READS in new:

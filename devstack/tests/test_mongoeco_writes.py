@@ -4,8 +4,10 @@ and changes no answer. The helpers come from test_mongoeco_speed.py (the read sp
 from __future__ import annotations
 
 import asyncio
+import copy
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -416,3 +418,79 @@ class TestIdWritesWithoutScan:
         assert narrowed[:8] == [(1, 1, None), (0, 0, None), (0, 0, None), (0, 0, None), (1, 1, None), (0, 0, None),
                                 (1, 1, None), (0, 0, "new")]  # fmt: skip
         assert narrowed[9:12] == [0, 1, 1]
+
+
+class TestImmutableValuesUncopied:
+    """An update's copies of a document share its dates, ids and numbers instead of rebuilding them."""
+
+    @staticmethod
+    def order(n: int) -> dict[str, Any]:
+        at = datetime(2026, 12, 7, 9, n, 15, 123000)
+        events = [{"seq": Int64(seq), "at": at, "by": ObjectId(f"{seq + 1:024x}")} for seq in range(1, 4)]
+        return {"_id": ObjectId(f"{n + 100:024x}"), "n": n, "status": "paid", "seq": Int64(3), "at": at,
+                "total": Decimal128("19.90"), "events": events, "key": n}  # fmt: skip
+
+    @classmethod
+    def values_rebuilt_by_a_status_change(cls, path: Path) -> int:
+        async def scenario(database: Any, engine: SQLiteEngine) -> int:
+            orders = database.get_collection("orders")
+            await orders.insert_one(cls.order(1))
+            event = {"seq": Int64(4), "at": datetime(2026, 12, 7, 10, 0), "by": ObjectId("f" * 24)}
+            with CallCounter(copy, "_reconstruct") as rebuilt:
+                result = await orders.update_one(
+                    {"_id": cls.order(1)["_id"], "status": "paid", "seq": Int64(3)},
+                    {"$set": {"status": "shipped", "seq": Int64(4), "at": event["at"]}, "$push": {"events": event}},
+                )
+            assert result.modified_count == 1
+            return rebuilt.calls
+
+        return in_process(path, scenario)
+
+    def test_a_status_change_rebuilds_no_value_with_the_fix(self, tmp_path) -> None:
+        assert self.values_rebuilt_by_a_status_change(tmp_path / "db.sqlite3") == 0
+
+    def test_without_it_every_copy_rebuilds_them(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        from devstack.mongoeco_compat import copies
+
+        mongoeco_compat.apply()
+        for kind in copies.immutable_types():
+            monkeypatch.delitem(copy._deepcopy_dispatch, kind)
+        assert self.values_rebuilt_by_a_status_change(tmp_path / "db.sqlite3") >= 50
+
+    @classmethod
+    def writes(cls, client: pymongo.MongoClient) -> list[object]:
+        orders = client.compat.orders
+        orders.insert_many([cls.order(n) for n in range(3)])
+        first, second, third = (cls.order(n)["_id"] for n in range(3))
+        later = datetime(2026, 12, 8, 8, 30, 0, 500000)
+        event = {"seq": Int64(4), "at": later, "by": ObjectId("e" * 24), "note": {"amount": Decimal128("1.10")}}
+        outcomes: list[object] = [
+            orders.find_one_and_update(
+                {"_id": first, "seq": Int64(3)},
+                {"$set": {"status": "shipped", "seq": Int64(4), "at": later}, "$push": {"events": event}},
+                return_document=pymongo.ReturnDocument.BEFORE,
+            ),
+            orders.find_one_and_update(
+                {"_id": second},
+                {"$inc": {"total": Decimal128("0.10"), "seq": Int64(1)}, "$set": {"key": Int64(9)}},
+                return_document=pymongo.ReturnDocument.AFTER,
+            ),
+            orders.find_one_and_update({"_id": third}, {"$pull": {"events": {"seq": Int64(2)}}}),
+            orders.update_many({"status": "paid"}, {"$set": {"events.0.at": later}}).modified_count,
+            orders.find_one_and_update(
+                {"_id": "missing"}, {"$set": {"at": later, "by": ObjectId("d" * 24)}}, upsert=True,
+                return_document=pymongo.ReturnDocument.AFTER,
+            ),
+        ]  # fmt: skip
+        outcomes.append(list(orders.find().sort("n")))
+        return outcomes
+
+    def test_the_answers_are_mongoecos_own(self, tmp_path) -> None:
+        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
+            shared = self.writes(fast)
+        without = (mongoeco_compat.IMMUTABLE_VALUES_UNCOPIED,)
+        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
+            copied = self.writes(plain)
+        assert shared == copied
+        assert (shared[0]["seq"], shared[1]["total"], shared[3]) == (3, Decimal128("20.00"), 2)
+        assert [len(order.get("events", [])) for order in shared[-1]] == [0, 4, 3, 2]
