@@ -20,7 +20,10 @@ from tests.e2e.app import DEMO_PASSWORD, App
 
 @pytest.fixture(scope="package")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
-    """The whole stack, started the way `make run` starts it, with DEBUG off and two app processes."""
+    """The whole stack, started the way `make run` starts it, with DEBUG off and two app processes.
+
+    Its settings are `make run`'s but for the password hasher (config/settings/test_stack.py).
+    """
     root: Path = tmp_path_factory.mktemp("e2e")
     # Two app processes behind the one port, as production runs several (tests/e2e/test_processes.py).
     env = stack_env(
