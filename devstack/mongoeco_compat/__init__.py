@@ -7,7 +7,8 @@ They reach into mongoeco's internals, so mongoeco is pinned exactly (requirement
 ``test_mongoeco_writes.py`` for the speed-ups, ``test_sql_reads.py`` comparing the SQL reads'
 answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 
-- commands.py: the ``buildinfo`` alias, nested field specs, self-assigning ``$addFields``, ``$not``;
+- commands.py: the ``buildinfo`` alias, nested field specs, self-assigning ``$addFields``, ``$not``,
+  ``$bsonSize`` (and so ``listDatabases``) of Decimal128 and Int64;
 - writes.py: inserts skip a whole-collection ``_id`` scan; an insert command is one transaction; the
   memory engine remembers stored documents' unique-index answers; an update or delete of one ``_id``
   whose filter SQL cannot answer reads that document only;
@@ -37,6 +38,7 @@ PINNED_VERSION = "4.11.0"
 
 BUILDINFO_ALIAS = "buildinfo_alias"
 NOT_OPERATOR = "not_operator"
+BSON_SIZES = "bson_sizes"
 FLAT_FIELD_SPECS = "flat_field_specs"
 SELF_ASSIGNMENTS = "drop_self_assignments"
 INSERT_WITHOUT_ID_SCAN = "insert_without_id_scan"
@@ -54,6 +56,7 @@ CACHED_EXPLAIN_DOCUMENTS = "cached_explain_documents"
 FIXES = (
     BUILDINFO_ALIAS,
     NOT_OPERATOR,
+    BSON_SIZES,
     FLAT_FIELD_SPECS,
     SELF_ASSIGNMENTS,
     INSERT_WITHOUT_ID_SCAN,
@@ -132,6 +135,8 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         )
     if NOT_OPERATOR in new:
         commands.install_not_operator()
+    if BSON_SIZES in new:
+        commands.install_bson_sizes()
     if INSERT_WITHOUT_ID_SCAN in new:
         writes.install_insert_without_id_scan()
     if BATCHED_INSERTS in new:

@@ -170,3 +170,31 @@ def install_not_operator() -> None:
     from mongoeco.core.aggregation import register_aggregation_expression_operator
 
     register_aggregation_expression_operator("$not", not_operator)
+
+
+# --- $bsonSize of Decimal128 and Int64 -------------------------------------
+# mongoeco sizes values by type for $bsonSize, which listDatabases uses for each database's size:
+# it has no size for Decimal128 (every price and total here), so `show dbs` in mongosh,
+# Compass and pymongo's list_database_names() failed against `make run`'s data, and it sizes an
+# Int64 holding a small number as an int32. BSON stores a Decimal128 in 16 bytes and an Int64 in 8.
+
+
+def bson_value_size(original: Any) -> Any:
+    from bson import Decimal128, Int64
+    from mongoeco._types import Decimal128 as EcoDecimal128
+    from mongoeco.core.bson_scalars import BsonDecimal128, BsonDouble, BsonInt32, BsonInt64
+
+    sizes = {Decimal128: 16, EcoDecimal128: 16, BsonDecimal128: 16, Int64: 8, BsonInt64: 8, BsonDouble: 8, BsonInt32: 4}
+
+    @functools.wraps(original)
+    def size(value: Any) -> int:
+        known = sizes.get(type(value))
+        return original(value) if known is None else known
+
+    return size
+
+
+def install_bson_sizes() -> None:
+    from mongoeco.core.aggregation import runtime
+
+    runtime._bson_value_size = bson_value_size(runtime._bson_value_size)

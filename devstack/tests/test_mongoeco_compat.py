@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
+import bson
 import pymongo
 import pytest
-from bson import ObjectId
+from bson import Decimal128, Int64, ObjectId
 from pymongo.errors import OperationFailure
 
 from devstack import mongoeco_compat
@@ -60,6 +62,31 @@ class TestNotOperator:
     def test_not_is_missing_without_the_fix(self) -> None:
         with wire_server(without=(mongoeco_compat.NOT_OPERATOR,)) as client, pytest.raises(OperationFailure):
             negate_flags(client)
+
+
+class TestBsonSizes:
+    """``$bsonSize`` gives each value's size in BSON, so listDatabases can add up a shop's data."""
+
+    document = {"_id": ObjectId("0" * 24), "price": Decimal128("19.90"), "stock": Int64(3), "big": Int64(1 << 40),
+                "count": 7, "ratio": 1.5, "at": datetime(2026, 12, 7, 9, 30), "name": "Señor tee", "tags": ["a", "b"],
+                "address": {"city": "Málaga", "line2": None}}  # fmt: skip
+
+    def test_every_size_is_the_one_bson_gives(self) -> None:
+        with wire_server() as client:
+            items = client.compat.items
+            items.insert_one(self.document)
+            sizes = {"$$ROOT": len(bson.encode(self.document))}
+            sizes.update({f"${name}": len(bson.encode({"v": value})) for name, value in self.document.items()})
+            for path, size in sizes.items():
+                expression = {"$bsonSize": path if path == "$$ROOT" else {"v": path}}
+                assert next(items.aggregate([{"$project": {"_id": 0, "size": expression}}]))["size"] == size, path
+            assert "compat" in client.list_database_names()
+
+    def test_listing_databases_fails_without_it(self) -> None:
+        with wire_server(without=(mongoeco_compat.BSON_SIZES,)) as client:
+            client.compat.items.insert_one(self.document)
+            with pytest.raises(OperationFailure, match="Decimal128"):
+                client.list_database_names()
 
 
 class TestFlatFieldSpecs:
