@@ -1,4 +1,5 @@
-"""What the embedded MongoDB's speed tests share: Django's pipelines, an in-process engine, spies."""
+"""What the embedded MongoDB's speed tests share: Django's pipelines, an in-process engine, spies, and
+the same script run with every fix and without some."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pymongo
 import pytest
 from bson import ObjectId
 from mongoeco.api import AsyncMongoClient
 from mongoeco.engines import SQLiteEngine
 
 from devstack import mongoeco_compat
+from devstack.testing import wire_server
 
 
 def django_pipelines(filter_spec: dict[str, Any], sort: list[tuple[str, int]]) -> list[list[dict[str, Any]]]:
@@ -70,6 +73,17 @@ def statements(engine: SQLiteEngine, keep: Callable[[str], object]) -> Iterator[
         yield kept
     finally:
         engine._connection.set_trace_callback(None)
+
+
+def with_and_without[T](
+    tmp_path: Path, without: tuple[str, ...], script: Callable[[pymongo.MongoClient], T]
+) -> tuple[T, T]:
+    """``script``'s answers from a SQLite wire server with every fix, and from one without ``without``."""
+    with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
+        fixed = script(fast)
+    with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
+        unfixed = script(plain)
+    return fixed, unfixed
 
 
 def in_process(path: Path, scenario: Callable[[Any, SQLiteEngine], Any]) -> Any:

@@ -19,7 +19,7 @@ from mongoeco.engines import SQLiteEngine
 
 from devstack import mongoeco_compat
 from devstack.testing import wire_server
-from devstack.tests.engine_helpers import CallCounter, fill, in_process, statements, unpatched
+from devstack.tests.engine_helpers import CallCounter, fill, in_process, statements, unpatched, with_and_without
 
 
 class TestBatchedInserts:
@@ -55,11 +55,7 @@ class TestBatchedInserts:
         return reply, list(items.find(sort=[("_id", 1)]))
 
     def test_a_failing_document_gets_the_same_reply(self, tmp_path) -> None:
-        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
-            batched = self.failing_batch(fast)
-        without = (mongoeco_compat.BATCHED_INSERTS,)
-        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
-            one_by_one = self.failing_batch(plain)
+        batched, one_by_one = with_and_without(tmp_path, (mongoeco_compat.BATCHED_INSERTS,), self.failing_batch)
         assert batched == one_by_one
         assert batched[0] == {"n": 4, "errors": [(4, 11000)]}
 
@@ -243,11 +239,8 @@ class TestFeaturesFollowWrites:
         return [*outcomes, str(items.count_documents({}))]
 
     def test_unique_checks_still_see_arrays(self, tmp_path) -> None:
-        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
-            followed = self.unique_array_elements(fast)
         without = (mongoeco_compat.FEATURES_FOLLOW_WRITES, mongoeco_compat.SQL_READS)
-        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
-            dropped = self.unique_array_elements(plain)
+        followed, dropped = with_and_without(tmp_path, without, self.unique_array_elements)
         assert followed == dropped
         assert followed[:4] == ["stored", "stored", "duplicate", "stored"]
 
@@ -409,11 +402,7 @@ class TestIdWritesWithoutScan:
         return outcomes
 
     def test_the_answers_are_mongoecos_own(self, tmp_path) -> None:
-        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
-            narrowed = self.writes(fast)
-        without = (mongoeco_compat.ID_WRITES_WITHOUT_SCAN,)
-        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
-            scanned = self.writes(plain)
+        narrowed, scanned = with_and_without(tmp_path, (mongoeco_compat.ID_WRITES_WITHOUT_SCAN,), self.writes)
         assert narrowed == scanned
         assert narrowed[:8] == [(1, 1, None), (0, 0, None), (0, 0, None), (0, 0, None), (1, 1, None), (0, 0, None),
                                 (1, 1, None), (0, 0, "new")]  # fmt: skip
@@ -486,11 +475,7 @@ class TestImmutableValuesUncopied:
         return outcomes
 
     def test_the_answers_are_mongoecos_own(self, tmp_path) -> None:
-        with wire_server(sqlite_path=tmp_path / "fast.sqlite3") as fast:
-            shared = self.writes(fast)
-        without = (mongoeco_compat.IMMUTABLE_VALUES_UNCOPIED,)
-        with wire_server(sqlite_path=tmp_path / "plain.sqlite3", without=without) as plain:
-            copied = self.writes(plain)
+        shared, copied = with_and_without(tmp_path, (mongoeco_compat.IMMUTABLE_VALUES_UNCOPIED,), self.writes)
         assert shared == copied
         assert (shared[0]["seq"], shared[1]["total"], shared[3]) == (3, Decimal128("20.00"), 2)
         assert [len(order.get("events", [])) for order in shared[-1]] == [0, 4, 3, 2]
