@@ -143,8 +143,11 @@ def feature_predicate(feature: str) -> str | None:
 
     kind, _, path = feature.partition(":")
 
+    def json_type_of(field_path: str) -> str:
+        return f"json_type(document, {text_sql(json_path_for_field(field_path))})"
+
     def json_type_is(field_path: str, json_type: str) -> str:
-        return f"json_type(document, {text_sql(json_path_for_field(field_path))}) = '{json_type}'"
+        return f"{json_type_of(field_path)} = '{json_type}'"
 
     if kind == "top_level_array":
         return json_type_is(path, "array")
@@ -165,7 +168,7 @@ def feature_predicate(feature: str) -> str | None:
         allowed = {"number": "'integer', 'real'", "string": "'text'", "bool": "'true', 'false'"}.get(expected)
         if allowed is None:
             return None  # mongoeco sets these true without a query
-        json_type = f"json_type(document, {text_sql(json_path_for_field(field_path))})"
+        json_type = json_type_of(field_path)
         return f"{json_type} IS NOT NULL AND {json_type} NOT IN ({allowed})"
     return None
 
