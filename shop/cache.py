@@ -5,7 +5,8 @@ Keys (all under django-redis's ``cache:`` prefix, see README "Redis key schema")
 - ``cache:shop:ver:<namespace>`` — the namespace's version; bumping it makes every
   answer cached under the old version unreachable at once, without scanning keys.
 - ``cache:shop:val:<namespace>:<versions>:<digest>`` — a cached answer (TTL ``CACHE_TTL_SECONDS``).
-- ``cache:shop:lock:<value key>`` — held by the one request rebuilding a missing answer (TTL 10 s).
+- ``cache:shop:lock:<value key>`` — held by the one request rebuilding a missing answer (TTL 10 s),
+  taken by the lookup that found the answer missing.
 - ``cache:shop:stats:<family>`` — a hash of lookup / miss / rebuild / invalidation counters,
   where the family is the namespace up to its first dot (``product.<id>`` counts as ``product``).
 
@@ -24,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -37,6 +38,7 @@ from common.redis_together import ScriptCall, call_together
 logger = logging.getLogger(__name__)
 
 PREFIX = "cache:shop"
+LOCK_PREFIX = f"{PREFIX}:lock:"
 LOCK_TTL_MS = 10_000
 WAIT_FOR_REBUILD_SECONDS = 5.0
 POLL_SECONDS = 0.02
@@ -87,26 +89,28 @@ def _current_versions(connection: Any, namespaces: Sequence[str]) -> list[str]:
     return [value.decode() if isinstance(value, bytes) else str(value) for value in values]
 
 
-def _count(connection: Any, namespace: str, field: str) -> None:
-    pipe = connection.pipeline(transaction=False)
-    pipe.hincrby(stats_key(namespace), field, 1)
-    pipe.expire(stats_key(namespace), STATS_TTL_SECONDS)
-    pipe.execute()
-
-
 # One round trip for a hit: read the versions, build the value key, count the lookup and
-# read the value, all inside Redis. (Computed keys make this single-node only, as is the
-# rest of the project: a Redis Cluster would need hash tags.)
+# read the value, all inside Redis. A miss is counted in the same trip, which also tries to
+# take the rebuild lock, so the request that rebuilds needs only one more trip to store the
+# answer, count the rebuild and release the lock. (Computed keys make this single-node only,
+# as is the rest of the project: a Redis Cluster would need hash tags.)
 _LOOKUP_SCRIPT = """
 local n = #KEYS - 1
 local versions = redis.call('MGET', unpack(KEYS, 1, n))
 for i = 1, n do
   if not versions[i] then return {0} end
 end
-redis.call('HINCRBY', KEYS[n + 1], 'lookup', 1)
-redis.call('EXPIRE', KEYS[n + 1], ARGV[3])
+local stats = KEYS[n + 1]
+redis.call('HINCRBY', stats, 'lookup', 1)
 local value_key = ARGV[1] .. table.concat(versions, '.') .. ':' .. ARGV[2]
-return {1, value_key, redis.call('GET', value_key)}
+local value = redis.call('GET', value_key)
+local locked = 0
+if not value then
+  redis.call('HINCRBY', stats, 'miss', 1)
+  if redis.call('SET', ARGV[4] .. value_key, '1', 'NX', 'PX', ARGV[5]) then locked = 1 end
+end
+redis.call('EXPIRE', stats, ARGV[3])
+return {1, value_key, value or false, locked}
 """
 _lookup_script: Any = None
 
@@ -116,21 +120,27 @@ def _lookup_call(connection: Any, namespaces: Sequence[str], key_digest: str) ->
     if _lookup_script is None:
         _lookup_script = connection.register_script(_LOOKUP_SCRIPT)
     keys = [*(version_key(namespace) for namespace in namespaces), stats_key(namespaces[0])]
-    args = [f"{PREFIX}:val:{namespaces[0]}:", key_digest, STATS_TTL_SECONDS]
+    args = [f"{PREFIX}:val:{namespaces[0]}:", key_digest, STATS_TTL_SECONDS, LOCK_PREFIX, LOCK_TTL_MS]
     return ScriptCall(connection, _lookup_script, keys, args)
 
 
-def _lookup_answer(found: list[Any]) -> tuple[str, bytes | None] | None:
-    """The value key and its value; None when a version key is missing (first use, or evicted)."""
+class _Found(NamedTuple):
+    value_key: str
+    raw: bytes | None  # the cached answer, None on a miss
+    locked: bool  # on a miss: whether this request took the rebuild lock
+
+
+def _lookup_answer(found: list[Any]) -> _Found | None:
+    """What the lookup script found; None when a version key is missing (first use, or evicted)."""
     if found[0] != 1:
         return None
     value_key = found[1].decode() if isinstance(found[1], bytes) else found[1]
-    return value_key, found[2]
+    return _Found(value_key, found[2], found[3] == 1)
 
 
-def _lookup(connection: Any, namespaces: Sequence[str], call: ScriptCall, found: list[Any]) -> tuple[str, bytes | None]:
-    """The value key for the namespaces' current versions, and its value if cached, from ``found`` (the answer of
-    ``call``, the lookup script)."""
+def _lookup(connection: Any, namespaces: Sequence[str], call: ScriptCall, found: list[Any]) -> _Found:
+    """What the lookup found for the namespaces' current versions, from ``found`` (the answer of ``call``,
+    the lookup script)."""
     answer = _lookup_answer(found)
     if answer is None:  # a version key is missing: create it, then look again
         _current_versions(connection, namespaces)
@@ -181,29 +191,38 @@ def cached_bytes(
         found, *answers = call_together([lookup, *(call for call, _ in alongside)])
         for (_, take), answer in zip(alongside, answers, strict=True):
             take(answer)
-        value_key, raw = _lookup(connection, names, lookup, found)
-        if raw is not None:
-            return raw
-        _count(connection, namespace, "miss")
-        return _rebuild_once(connection, namespace, value_key, build)
+        answer = _lookup(connection, names, lookup, found)
+        if answer.raw is not None:
+            return answer.raw
+        if answer.locked:
+            return _rebuild(connection, namespace, answer.value_key, build)
+        return _wait_for_rebuild(connection, answer.value_key, build)
     except RedisError as error:
         logger.warning("cache unavailable, serving %s from the database: %s", namespace, error)
         return build()
 
 
-def _rebuild_once(connection: Any, namespace: str, value_key: str, build: Callable[[], bytes | None]) -> bytes | None:
-    lock_key = f"{PREFIX}:lock:{value_key}"
-    if connection.set(lock_key, "1", nx=True, px=LOCK_TTL_MS):
-        try:
-            raw = build()
-            # "Not found" is not cached: junk ids and slugs must not fill Redis.
-            if raw is not None:
-                connection.set(value_key, raw, ex=_ttl())
-            _count(connection, namespace, "rebuild")
-            return raw
-        finally:
-            connection.delete(lock_key)
-    # Someone else is rebuilding: wait for their answer rather than hitting the database too.
+def _rebuild(connection: Any, namespace: str, value_key: str, build: Callable[[], bytes | None]) -> bytes | None:
+    """Build the answer under the lock the lookup took; store it, count it and release the lock in one trip."""
+    try:
+        raw = build()
+    except BaseException:
+        connection.delete(LOCK_PREFIX + value_key)
+        raise
+    pipe = connection.pipeline(transaction=False)
+    # "Not found" is not cached: junk ids and slugs must not fill Redis.
+    if raw is not None:
+        pipe.set(value_key, raw, ex=_ttl())
+    pipe.hincrby(stats_key(namespace), "rebuild", 1)
+    pipe.expire(stats_key(namespace), STATS_TTL_SECONDS)
+    pipe.delete(LOCK_PREFIX + value_key)
+    pipe.execute()
+    return raw
+
+
+def _wait_for_rebuild(connection: Any, value_key: str, build: Callable[[], bytes | None]) -> bytes | None:
+    """Someone else is rebuilding: wait for their answer rather than hitting the database too."""
+    lock_key = LOCK_PREFIX + value_key
     deadline = time.monotonic() + WAIT_FOR_REBUILD_SECONDS
     while time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)

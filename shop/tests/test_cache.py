@@ -8,6 +8,7 @@ import time
 import pytest
 from django.test import override_settings
 from django_redis import get_redis_connection
+from redis.connection import Connection
 
 from common.tests.helpers import redis_down_caches
 from shop import cache
@@ -124,3 +125,35 @@ def test_an_invalidation_missed_while_redis_was_down_happens_when_it_answers(set
 @pytest.mark.parametrize("parts", [{"a": 1, "b": [1, 2]}, {"b": [1, 2], "a": 1}])
 def test_digest_ignores_dict_order(parts: dict) -> None:
     assert cache.digest(parts) == cache.digest({"a": 1, "b": [1, 2]})
+
+
+def test_a_miss_costs_two_round_trips_and_a_hit_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The lookup counts the miss and takes the rebuild lock; the builder stores, counts and unlocks in one more trip.
+    cache.cached("demo", key="warm-up", build=lambda: 0)  # the version key exists, the script is loaded
+    sent = []
+    real_send = Connection.send_packed_command
+
+    def counting_send(self: Connection, command: object, check_health: bool = True) -> None:
+        sent.append(command)
+        real_send(self, command, check_health)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counting_send)
+    assert cache.cached("demo", key="k", build=lambda: {"v": 1}) == {"v": 1}
+    assert len(sent) == 2, "a miss: the lookup, then the store"
+    sent.clear()
+    assert cache.cached("demo", key="k", build=lambda: {"v": 2}) == {"v": 1}
+    assert len(sent) == 1, "a hit: the lookup alone"
+    assert get_redis_connection("default").keys(f"{cache.LOCK_PREFIX}*") == [], "the lock is released"
+
+
+def test_a_build_that_fails_releases_its_lock_at_once() -> None:
+    def failing() -> dict:
+        raise ValueError("the database went away")
+
+    with pytest.raises(ValueError, match="went away"):
+        cache.cached("demo", key="k", build=failing)
+    assert get_redis_connection("default").keys(f"{cache.LOCK_PREFIX}*") == []
+    started = time.monotonic()
+    assert cache.cached("demo", key="k", build=lambda: {"v": 1}) == {"v": 1}
+    assert time.monotonic() - started < cache.WAIT_FOR_REBUILD_SECONDS / 2, "the next request rebuilt without waiting"
+    assert cache.stats(["demo"])["demo"]["miss"] == 2
