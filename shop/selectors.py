@@ -76,9 +76,9 @@ class ProductQuery:
         )  # fmt: skip
 
 
-def _category_index() -> dict[str, dict[str, Any]]:
-    """Every category node by id, from the cached tree (saves a $lookup per query)."""
-    return {node["id"]: node for node in _walk(category_tree())}
+def _category_index(tree: list[dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Every category node by id, from ``tree`` or the cached tree (saves a $lookup per query)."""
+    return {node["id"]: node for node in _walk(category_tree() if tree is None else tree)}
 
 
 def _category_ref(index: dict[str, dict[str, Any]], category_id: object) -> dict[str, str]:
@@ -155,11 +155,9 @@ def _attribute_matches(name: str, value: str) -> Q:
     return condition
 
 
-def _category_and_descendant_ids(slug: str) -> list[ObjectId] | None:
-    """The category's id and every descendant's, or None when the slug is unknown."""
-    tree = category_tree()
-    by_slug = {node["slug"]: node for node in _walk(tree)}
-    node = by_slug.get(slug)
+def _category_and_descendant_ids(tree: list[dict[str, Any]], slug: str) -> list[ObjectId] | None:
+    """The category's id and every descendant's, or None when the slug is not in ``tree``."""
+    node = next((node for node in _walk(tree) if node["slug"] == slug), None)
     if node is None:
         return None
     return [ObjectId(item["id"]) for item in _walk([node])]
@@ -177,9 +175,10 @@ def product_list(query: ProductQuery) -> dict[str, Any] | None:
     """One page of products; None when the query names an unknown category."""
 
     def build() -> dict[str, Any] | None:
+        tree = category_tree()  # one read for the filter and the cards
         category_ids = None
         if query.category:
-            category_ids = _category_and_descendant_ids(query.category)
+            category_ids = _category_and_descendant_ids(tree, query.category)
             if category_ids is None:
                 return None
         products = _filtered(query, category_ids)
@@ -189,7 +188,7 @@ def product_list(query: ProductQuery) -> dict[str, Any] | None:
         rows = []
         if start < count:
             page = products.order_by(*SORTS[query.sort])[start : start + query.page_size]
-            index = _category_index()
+            index = _category_index(tree)
             rows = [_card(product, index) for product in page]
         return {"count": count, "page": query.page, "pages": pages, "page_size": query.page_size, "results": rows}
 
@@ -273,7 +272,7 @@ def category_facets(slug: str) -> dict[str, list[str]]:
     """Attribute names and their values among a category's products, for the filter form."""
 
     def build() -> dict[str, list[str]]:
-        category_ids = _category_and_descendant_ids(slug) or []
+        category_ids = _category_and_descendant_ids(category_tree(), slug) or []
         values: dict[str, set[str]] = {}
         # No order: the values go into sets (and an order is a sort, over every product of the category).
         rows = (
