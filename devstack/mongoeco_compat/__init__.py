@@ -18,7 +18,9 @@ answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 - copies.py: deep copies of documents return immutable values (dates, ObjectIds, numbers) as they are;
 - reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL, on its own connection;
 - counts.py: counting aggregations use the engine's count;
-- explain.py: explain's packaged capability documents are read and validated once.
+- explain.py: explain's packaged capability documents are read and validated once;
+- decoding.py: reading a document asks once per codec, not per document, which keywords its decode takes;
+- page_cache.py: the engine's connection caches 64 MB of the file, not SQLite's default 2 MB.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ SQL_READS = "sql_reads"
 SHARED_READS = "shared_reads"
 COUNT_SHORTCUT = "count_shortcut"
 CACHED_EXPLAIN_DOCUMENTS = "cached_explain_documents"
+DECODE_KEYWORDS_ONCE = "decode_keywords_once"
+LARGER_PAGE_CACHE = "larger_page_cache"
 FIXES = (
     BUILDINFO_ALIAS,
     NOT_OPERATOR,
@@ -71,6 +75,8 @@ FIXES = (
     SHARED_READS,
     COUNT_SHORTCUT,
     CACHED_EXPLAIN_DOCUMENTS,
+    DECODE_KEYWORDS_ONCE,
+    LARGER_PAGE_CACHE,
 )
 
 __all__ = [
@@ -120,7 +126,9 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         commands,
         copies,
         counts,
+        decoding,
         explain,
+        page_cache,
         reads,
         scalar_index,
         startup,
@@ -161,4 +169,8 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         counts.install()
     if CACHED_EXPLAIN_DOCUMENTS in new:
         explain.install()
+    if DECODE_KEYWORDS_ONCE in new:
+        decoding.install()
+    if LARGER_PAGE_CACHE in new:
+        page_cache.install()
     _applied.update(new)

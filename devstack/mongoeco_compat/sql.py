@@ -349,11 +349,60 @@ def _sort_items(sort: Any) -> list[tuple[str, int]]:
     return items
 
 
+_PRESENCE_CHECKS = ({"$exists": True}, {"$ne": None}, {"$exists": True, "$ne": None})
+
+
+def _holds_a_value(value: Any) -> bool:
+    """Whether ``{path: value}`` matches only documents whose path holds a value other than null."""
+    if isinstance(value, dict) and value and all(isinstance(name, str) and name.startswith("$") for name in value):
+        return any(
+            (name in ("$eq", *_COMPARISONS) and operand is not None)
+            or (name == "$in" and isinstance(operand, list | tuple) and bool(operand) and None not in operand)
+            or name == "$regex"
+            for name, operand in value.items()
+        )
+    return value is not None
+
+
+def _conjuncts(spec: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The (key, value) pairs that must all hold: ``spec``'s own and those of the ``$and`` documents in it."""
+    found = []
+    for key, value in spec.items():
+        if key == "$and" and isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            for item in value:
+                found += _conjuncts(item)
+        else:
+            found.append((key, value))
+    return found
+
+
+def without_implied_checks(spec: Any) -> Any:
+    """``spec`` without the presence checks another condition of the same conjunction implies.
+
+    django-mongodb-backend sends ``price__lte=x`` as ``{"$and": [{"price": {"$lte": x}}, {"price": {"$exists":
+    true}}, {"price": {"$ne": null}}]}`` (SQL's NULL never compares). ``{"price": {"$lte": x}}`` alone matches
+    only documents where price holds a value other than null, so the two checks change no answer; each would
+    cost the SQL another reading of the field in every candidate document.
+    """
+    if not isinstance(spec, dict):
+        return spec
+    conjuncts = [
+        (key, [without_implied_checks(item) for item in value] if key in ("$or", "$nor") and isinstance(value, list)
+         else value)
+        for key, value in _conjuncts(spec)
+    ]  # fmt: skip
+    holding = {key for key, value in conjuncts if not key.startswith("$") and _holds_a_value(value)}
+    kept = [(key, value) for key, value in conjuncts if not (key in holding and value in _PRESENCE_CHECKS)]
+    if kept == list(spec.items()):
+        return spec
+    return {"$and": [{key: value} for key, value in kept]} if kept else {}
+
+
 def compile_query(filter_spec: Any, sort: Any) -> Compiled | None:
     """The SQL for ``filter_spec`` and ``sort``, or None when any part is outside the subset."""
     compiler = _Compiler()
     try:
-        where = compiler.document(filter_spec or {}, top=True)
+        where = compiler.document(without_implied_checks(filter_spec or {}), top=True)
         items = _sort_items(sort)
         order_by = compiler.order_by(items)
     except Unsupported:

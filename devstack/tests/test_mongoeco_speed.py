@@ -5,7 +5,10 @@ test_sql_reads.py; the write and start-up speed-ups are in test_mongoeco_writes.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ import pytest
 from mongoeco.engines import SQLiteEngine
 
 from devstack import mongoeco_compat
-from devstack.mongoeco_compat import commands, counts, reads
+from devstack.mongoeco_compat import commands, counts, page_cache, reads
 from devstack.testing import wire_server
 from devstack.tests.engine_helpers import CallCounter, django_pipelines, fill, in_process, unpatched
 
@@ -99,6 +102,40 @@ class TestCountShortcut:
         batch, decoded = self.documents_decoded_by_a_count(tmp_path / "db.sqlite3")
         assert batch == [{"_id": None, "__count": 300}]
         assert decoded >= 300
+
+
+class TestDecodeKeywordsOnce:
+    @staticmethod
+    def signatures_taken_by_a_read(path: Path) -> tuple[list[int], int]:
+        async def scenario(database: Any, engine: SQLiteEngine) -> tuple[list[int], int]:
+            await fill(database, 60)
+            with CallCounter(inspect, "signature") as taken:
+                found = await database.get_collection("items").find({}, sort=[("n", 1)]).to_list()
+            return [document["n"] for document in found], taken.calls
+
+        return in_process(path, scenario)
+
+    def test_a_read_takes_no_signature_per_document_with_the_fix(self, tmp_path) -> None:
+        found, taken = self.signatures_taken_by_a_read(tmp_path / "db.sqlite3")
+        assert found == list(range(60))
+        assert taken < 5
+
+    def test_a_read_takes_one_per_document_without_it(self, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        mongoeco_compat.apply()
+        unpatched(monkeypatch, SQLiteEngine, "_decode_codec_payload")
+        found, taken = self.signatures_taken_by_a_read(tmp_path / "db.sqlite3")
+        assert found == list(range(60))
+        assert taken >= 60
+
+
+def test_the_engine_connection_caches_64_mb_of_the_file(tmp_path) -> None:
+    async def scenario(database: Any, engine: SQLiteEngine) -> int:
+        await fill(database, 5)
+        return sqlite3.Connection.execute(engine._connection, "PRAGMA cache_size").fetchone()[0]
+
+    assert in_process(tmp_path / "db.sqlite3", scenario) == -page_cache.CACHE_KIB == -65536
+    with contextlib.closing(sqlite3.connect(tmp_path / "db.sqlite3")) as default:
+        assert default.execute("PRAGMA cache_size").fetchone()[0] == -2000, "SQLite's own default: 2 MB"
 
 
 def test_reads_in_sql_show_in_explain_only_with_the_fix(tmp_path) -> None:

@@ -101,6 +101,13 @@ FILTERS: list[dict[str, Any]] = [
     {"created_at": {"$exists": False}},
     {"$nor": [{"is_active": True}, {"stock": 0}]},
     {"$and": [{"is_active": True}, {"category_id": {"$in": CATEGORIES[:2]}}, {"stock": {"$gt": 0}}]},
+    # Presence checks: dropped where a comparison in the same conjunction implies them, kept elsewhere.
+    {"$and": [{"stock": {"$gt": 0}}, {"$and": [{"stock": {"$exists": True}}, {"stock": {"$ne": None}}]}]},
+    {"$or": [{"$and": [{"price": {"$gte": Decimal128("50")}}, {"price": {"$ne": None}}]}, {"stock": 0}]},
+    {"$nor": [{"$and": [{"attributes.colour": {"$gte": "n"}}, {"attributes.colour": {"$exists": True}}]}]},
+    {"$and": [{"attributes.colour": {"$in": ["red", None]}}, {"attributes.colour": {"$ne": None}}]},
+    {"$and": [{"price": {"$exists": True}}, {"price": {"$ne": None}}]},
+    {"$and": [{"attributes.colour": {"$regex": "e"}}, {"attributes.colour": {"$exists": True, "$ne": None}}]},
 ]
 SORTS: list[list[tuple[str, int]] | None] = [
     None,
@@ -284,6 +291,18 @@ def test_writes_pick_the_same_documents(servers) -> None:
             changed.delete_many({"$and": [filter_spec, {"stock": 3}, {"hits": {"$gte": 3}}]})
         found = [list(client.compat.changed.find(sort=[("_id", 1)])) for client in (fast, plain)]
         assert found[0] == found[1], json.dumps(filter_spec, default=str)
+
+
+def test_presence_checks_a_condition_implies_are_not_compiled() -> None:
+    # What django-mongodb-backend sends for price__lte: each check would read the price once more per document.
+    django_lte = {"$and": [{"price": {"$lte": Decimal128("35.5")}}, {"price": {"$exists": True}}, {"price": {"$ne": None}}]}
+    alone = compile_query({"$and": [{"price": {"$lte": Decimal128("35.5")}}]}, None)
+    assert compile_query(django_lte, None).where == alone.where
+    # null is among the values $in accepts, so {"$ne": null} still narrows it and stays.
+    narrowed = compile_query({"$and": [{"n": {"$in": [1, None]}}, {"n": {"$ne": None}}]}, None)
+    assert narrowed.where != compile_query({"$and": [{"n": {"$in": [1, None]}}]}, None).where
+    # Without a comparison on the same path, the checks are the whole condition.
+    assert compile_query({"price": {"$exists": True}}, None).where != "1"
 
 
 @pytest.mark.parametrize(
