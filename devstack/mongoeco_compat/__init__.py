@@ -20,7 +20,8 @@ answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 - counts.py: counting aggregations use the engine's count;
 - explain.py: explain's packaged capability documents are read and validated once;
 - decoding.py: reading a document asks once per codec, not per document, which keywords its decode takes;
-- page_cache.py: the engine's connection caches 64 MB of the file, not SQLite's default 2 MB.
+- page_cache.py: the engine's connection caches 64 MB of the file, not SQLite's default 2 MB;
+- wire_values.py: reply values BSON encodes as they are skip mongoeco's per-value conversion chain.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ COUNT_SHORTCUT = "count_shortcut"
 CACHED_EXPLAIN_DOCUMENTS = "cached_explain_documents"
 DECODE_KEYWORDS_ONCE = "decode_keywords_once"
 LARGER_PAGE_CACHE = "larger_page_cache"
+PLAIN_WIRE_VALUES = "plain_wire_values"
 FIXES = (
     BUILDINFO_ALIAS,
     NOT_OPERATOR,
@@ -77,6 +79,7 @@ FIXES = (
     CACHED_EXPLAIN_DOCUMENTS,
     DECODE_KEYWORDS_ONCE,
     LARGER_PAGE_CACHE,
+    PLAIN_WIRE_VALUES,
 )
 
 __all__ = [
@@ -132,6 +135,7 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         reads,
         scalar_index,
         startup,
+        wire_values,
         writes,
     )
 
@@ -173,4 +177,6 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         decoding.install()
     if LARGER_PAGE_CACHE in new:
         page_cache.install()
+    if PLAIN_WIRE_VALUES in new:
+        wire_values.install()
     _applied.update(new)

@@ -9,15 +9,19 @@ import contextlib
 import inspect
 import json
 import sqlite3
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import bson
 import pymongo
 import pytest
+from bson import SON, Decimal128, Int64, ObjectId
 from mongoeco.engines import SQLiteEngine
 
 from devstack import mongoeco_compat
-from devstack.mongoeco_compat import commands, counts, page_cache, reads
+from devstack.mongoeco_compat import commands, counts, page_cache, reads, wire_values
 from devstack.testing import wire_server
 from devstack.tests.engine_helpers import CallCounter, django_pipelines, fill, in_process, unpatched
 
@@ -126,6 +130,37 @@ class TestDecodeKeywordsOnce:
         found, taken = self.signatures_taken_by_a_read(tmp_path / "db.sqlite3")
         assert found == list(range(60))
         assert taken >= 60
+
+
+class TestPlainWireValues:
+    PLAIN = {"s": "é", "n": 2**62, "f": 1.5, "b": True, "none": None, "at": datetime(2026, 1, 2, 3, 4, 5, 6000),
+             "list": [1, "a", [False]], "nested": {"a": {"b": 0.0}}}  # fmt: skip
+
+    def test_replies_encode_to_the_bytes_mongoeco_gives(self) -> None:
+        from mongoeco import types
+        from mongoeco.wire import bson_bridge
+
+        mongoeco_compat.apply()
+        mongoeco = bson_bridge.encode_wire_value.__wrapped__
+        reply = {
+            **self.PLAIN,
+            "son": SON([("z", 1), ("a", Int64(2))]),
+            "ids": [ObjectId(), types.ObjectId(), Decimal128("1.10"), types.Decimal128("2.5")],
+            "odd": [b"raw", uuid.UUID(int=7), types.Regex("^a", "i"), Int64(3), {"deep": [types.ObjectId()]}],
+        }
+        assert bson.encode(bson_bridge.encode_wire_value(reply)) == bson.encode(mongoeco(reply))
+
+    def test_plain_values_skip_mongoeco_conversion(self) -> None:
+        from mongoeco.wire import bson_bridge, protocol
+
+        mongoeco_compat.apply()
+        assert protocol.encode_wire_value is bson_bridge.encode_wire_value, "one function for every caller"
+        asked: list[Any] = []
+        encode = wire_values.fast_path(lambda value: asked.append(value) or value)
+        assert encode(self.PLAIN) == self.PLAIN
+        assert asked == []
+        encode({"id": ObjectId(), "plain": "x"})
+        assert [type(value) for value in asked] == [ObjectId]
 
 
 def test_the_engine_connection_caches_64_mb_of_the_file(tmp_path) -> None:
