@@ -21,7 +21,8 @@ answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 - explain.py: explain's packaged capability documents are read and validated once;
 - decoding.py: reading a document asks once per codec, not per document, which keywords its decode takes;
 - page_cache.py: the engine's connection caches 64 MB of the file, not SQLite's default 2 MB;
-- wire_values.py: reply values BSON encodes as they are skip mongoeco's per-value conversion chain.
+- wire_values.py: reply values BSON encodes as they are skip mongoeco's per-value conversion chain;
+- validation.py: encoding a document checks each value once, not once for each dict it is nested in.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ CACHED_EXPLAIN_DOCUMENTS = "cached_explain_documents"
 DECODE_KEYWORDS_ONCE = "decode_keywords_once"
 LARGER_PAGE_CACHE = "larger_page_cache"
 PLAIN_WIRE_VALUES = "plain_wire_values"
+VALIDATE_ONCE = "validate_once"
 FIXES = (
     BUILDINFO_ALIAS,
     NOT_OPERATOR,
@@ -80,6 +82,7 @@ FIXES = (
     DECODE_KEYWORDS_ONCE,
     LARGER_PAGE_CACHE,
     PLAIN_WIRE_VALUES,
+    VALIDATE_ONCE,
 )
 
 __all__ = [
@@ -135,6 +138,7 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         reads,
         scalar_index,
         startup,
+        validation,
         wire_values,
         writes,
     )
@@ -179,4 +183,6 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         page_cache.install()
     if PLAIN_WIRE_VALUES in new:
         wire_values.install()
+    if VALIDATE_ONCE in new:
+        validation.install()
     _applied.update(new)

@@ -163,6 +163,45 @@ class TestPlainWireValues:
         assert [type(value) for value in asked] == [ObjectId]
 
 
+class TestValidateOnce:
+    LISTING = {"$and": [{"is_active": True}, {"$and": [
+        {"category_id": {"$in": [ObjectId(), ObjectId()]}},
+        {"$and": [{"price": {"$lte": Decimal128("35.5")}}, {"price": {"$exists": True}}, {"at": datetime(2026, 1, 1)}]},
+    ]}]}  # fmt: skip
+    BAD = [{1: "x"}, {"a": [{"b": {2: 1}}]}, {"a": {1, 2}}, {"a": [2**70]}, {"a": {"b": [{"c": 2**64}]}},
+           {"a": (1, {3})}]  # fmt: skip
+
+    @staticmethod
+    def outcome(document: Any) -> Any:
+        from mongoeco.core.codec import DocumentCodec
+
+        try:
+            return DocumentCodec.to_internal(document)
+        except (TypeError, OverflowError) as error:  # the check's errors, compared by type and message
+            return type(error), str(error)
+
+    def test_documents_encode_and_fail_as_with_mongoeco_walk(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.core import codec
+
+        mongoeco_compat.apply()
+        once = [self.outcome(document) for document in [self.LISTING, *self.BAD]]
+        assert all(isinstance(failed, tuple) for failed in once[1:])
+        monkeypatch.setattr(codec, "validate_bson_value", codec.validate_bson_value.__wrapped__)
+        assert once == [self.outcome(document) for document in [self.LISTING, *self.BAD]]
+
+    def test_each_value_is_checked_once(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from mongoeco.core import bson_scalars, codec
+
+        mongoeco_compat.apply()
+        with CallCounter(bson_scalars, "wrap_bson_numeric") as checked:
+            self.outcome(self.LISTING)
+        assert checked.calls <= 8, "the scalars: True, two ids, the decimal, the date, True"
+        monkeypatch.setattr(codec, "validate_bson_value", codec.validate_bson_value.__wrapped__)
+        with CallCounter(bson_scalars, "wrap_bson_numeric") as walked:
+            self.outcome(self.LISTING)
+        assert walked.calls > 3 * checked.calls
+
+
 def test_the_engine_connection_caches_64_mb_of_the_file(tmp_path) -> None:
     async def scenario(database: Any, engine: SQLiteEngine) -> int:
         await fill(database, 5)

@@ -295,8 +295,9 @@ def test_writes_pick_the_same_documents(servers) -> None:
 
 def test_presence_checks_a_condition_implies_are_not_compiled() -> None:
     # What django-mongodb-backend sends for price__lte: each check would read the price once more per document.
-    django_lte = {"$and": [{"price": {"$lte": Decimal128("35.5")}}, {"price": {"$exists": True}}, {"price": {"$ne": None}}]}
-    alone = compile_query({"$and": [{"price": {"$lte": Decimal128("35.5")}}]}, None)
+    bound = {"price": {"$lte": Decimal128("35.5")}}
+    django_lte = {"$and": [bound, {"price": {"$exists": True}}, {"price": {"$ne": None}}]}
+    alone = compile_query({"$and": [bound]}, None)
     assert compile_query(django_lte, None).where == alone.where
     # null is among the values $in accepts, so {"$ne": null} still narrows it and stays.
     narrowed = compile_query({"$and": [{"n": {"$in": [1, None]}}, {"n": {"$ne": None}}]}, None)
