@@ -64,7 +64,12 @@ def product_create(
     attributes: dict[str, Any] | None = None,
     is_active: bool = True,
 ) -> Product:
-    """Validate and store a new product."""
+    """Validate and store a new product.
+
+    A slug made here was found free a moment ago, and a saved ``category`` was read from the
+    database by the caller: validation does not ask MongoDB about either again (the unique index
+    on slug still decides a race, as it does for a checked one).
+    """
     product = Product(
         category=category,
         name=name,
@@ -79,7 +84,10 @@ def product_create(
         attributes=dict(attributes or {}),
         is_active=is_active,
     )
-    product.full_clean()
+    known = ["slug"] if not slug else []
+    if category is not None and category.pk is not None and not category._state.adding:
+        known.append("category")
+    product.full_clean(exclude=known)
     product.save()
     _products_changed([product.pk], slugs_changed=True)
     return product

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from shop import demo, services
@@ -116,6 +118,18 @@ def test_saving_a_product_keeps_its_stock_ledger(catalog: SimpleNamespace) -> No
 
 def ledger() -> list[tuple[object, dict]]:
     return stock_ledger_entries(recorded_before=timezone.now() + timedelta(days=1))
+
+
+def test_a_create_asks_mongodb_nothing_it_already_knows(catalog: SimpleNamespace) -> None:
+    with CaptureQueriesContext(connection) as asked:
+        services.product_create(category=catalog.books, name="Quiet atlas", sku="BK-77", price=Decimal("30.00"))
+    sent = [query["sql"] for query in asked.captured_queries]
+    assert not [query for query in sent if "shop_category" in query], "the caller read the category"
+    assert len([query for query in sent if "{'$match': {'slug'" in query]) == 1, "unique_slug found it free"
+    assert len([query for query in sent if "{'$match': {'sku'" in query]) == 1, "the sku is checked"
+    with pytest.raises(ValidationError) as error:
+        services.product_create(category=catalog.books, name="Atlas", slug="quiet-atlas", sku="BK-78", price=Decimal(1))
+    assert "slug" in error.value.message_dict, "a slug the caller chose is checked"
 
 
 def test_invalid_writes_are_refused_before_the_database(catalog: SimpleNamespace) -> None:
