@@ -39,6 +39,7 @@ def report(result: Result) -> str:
         "Round 2: one app process killed (SIGKILL)",
         f"  calls sent to the dead process (then to the other, as a load balancer): {app_round['no_connection']}",
         f"  calls refused, by status: {app_round['refused'] or 'none'}",
+        f"  status changes sent again whose first process had stored them (409): {app_round['conflicts_after_retry']}",
         f"  500s: {app_round['server_errors']}",
         f"  calls in the round, by kind and status: {app_round['by_kind']}",
         "After both",

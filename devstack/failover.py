@@ -67,6 +67,18 @@ class Call:
     ended: float
     status: int
     code: str = ""  # the JSON "code" of a refusal (503)
+    retry: bool = False  # sent again after the first process took the request and gave no answer
+
+
+def _refused(call: Call) -> bool:
+    """An error answer to a call of the load (the drill's own checks aside)."""
+    return call.status >= 400 and call.kind != "check" and not _conflict_after_retry(call)
+
+
+def _conflict_after_retry(call: Call) -> bool:
+    """A status change sent again after its first process died without answering, answered 409: that
+    process had stored the change before it died, so the order has moved on and the retry conflicts."""
+    return call.retry and call.kind == "status change" and call.status == 409
 
 
 @dataclass
@@ -365,7 +377,8 @@ class Drill:
         return {
             "recovery_seconds": None if recovered is None else round(recovered - redis_killed, 2),
             # Refused: a 503 (or any other error answer); "no connection": sent to a process that was gone.
-            "refused": dict(Counter(c.status for c in after if c.status >= 400 and c.kind != "check")),
+            "refused": dict(Counter(c.status for c in after if _refused(c))),
+            "conflicts_after_retry": sum(1 for c in after if _conflict_after_retry(c)),
             "no_connection": sum(1 for c in after if c.status == 0),
             "server_errors": sum(1 for c in calls if c.status >= 500 and c.status != 503),
             "by_kind": dict(sorted(statuses.items())),
@@ -427,7 +440,7 @@ class Client:
             code = ""
             if response.status_code == 503 and response.headers.get("content-type", "").startswith("application/json"):
                 code = str(response.json().get("code", ""))
-            self.drill.record(Call(kind, port, started, time.monotonic(), response.status_code, code))
+            self.drill.record(Call(kind, port, started, time.monotonic(), response.status_code, code, attempt > 0))
             return response
         return None
 

@@ -102,6 +102,13 @@ def publish_order_changed(order: Order, event: OrderEvent) -> None:
     for receiver, error in order_event_stored.send_robust(sender=Order, order=order, event=event):
         if isinstance(error, Exception):
             logger.warning("%r could not take %s #%s: %r", receiver, order.number, event.seq, error)
+    push_order_changed(order, event)
+
+
+def push_order_changed(order: Order, event: OrderEvent) -> None:
+    """Push the change to the order's page, the owner's list and the staff dashboard (no announcement:
+    a push sent again must not count the event twice). Pages keep the newest ``seq``, so a push they
+    already had changes nothing."""
     layer = get_channel_layer()
     if layer is None:
         return

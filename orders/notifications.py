@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -325,6 +325,8 @@ class ReconcileReport:
     waiting: int = 0  # held by a live worker, queued, waiting for a retry, or failed (staff requeue it)
     unknown: int = 0  # hand-overs whose worker died: marked "delivery unknown", not sent again
     orders_done: int = 0  # orders whose flag was cleared
+    # Orders with an e-mail queued here: their writer may have died before pushing the change too.
+    queued_orders: list[ObjectId] = field(default_factory=list, repr=False)
 
 
 def _replaceable(job_id: str, now: datetime) -> bool:
@@ -377,5 +379,7 @@ def order_mails_reconcile(*, batch: int = 500) -> ReconcileReport:
                 report.waiting += 1
             else:
                 report.queued += 1
+                if document["_id"] not in report.queued_orders:
+                    report.queued_orders.append(document["_id"])
                 logger.warning("order e-mail %s queued by the reconciliation", job_id)
     return report

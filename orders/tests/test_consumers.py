@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
 from accounts.models import User
-from orders import selectors, services
+from orders import events, jobs, notifications, selectors, services
 from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
 from orders.tests.factories import place
@@ -48,6 +48,24 @@ async def test_a_change_reaches_owner_and_staff_but_not_another_shopper(people: 
     assert await other.receive_nothing(timeout=0.3)
     for socket in (page, owner_list, staff, other):
         await socket.disconnect()
+
+
+async def test_a_change_whose_writer_stopped_before_pushing_reaches_pages_at_the_reconciliation(
+    people: SimpleNamespace, goods, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer stored the change, then stopped before its push and its e-mail's hand-over (killed, or Redis gone).
+    order = await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    page = await connect(people.ana, f"/ws/orders/{order.pk}/")
+    assert (await resync(page))["order"]["status"] == "pending"
+    with monkeypatch.context() as stopped:
+        stopped.setattr(events, "publish_order_changed", lambda order, event: None)
+        stopped.setattr(notifications, "order_event_mail_enqueue", lambda **kwargs: None)
+        await change(order, OrderStatus.PAID, people.staff)
+    assert await page.receive_nothing(timeout=0.3), "the change was stored, not pushed"
+    await sync_to_async(jobs.order_mails_reconcile)()
+    message = await page.receive_json_from(timeout=5)
+    assert (message["order"]["status"], message["order"]["seq"]) == ("paid", 2)
+    await page.disconnect()
 
 
 async def test_reconnecting_with_an_old_seq_gets_exactly_the_missed_events(people: SimpleNamespace, goods) -> None:
