@@ -248,6 +248,12 @@ class Drill:
                 )
             if response is not None and response.status_code == 200:
                 status[order_id] = to
+            elif response is not None and response.status_code == 409:
+                # The order moved on without this answer (a change sent again after its first process
+                # stored it and died): follow it, as staff reloading the order would.
+                current = admin.call("check", "GET", f"/api/orders/{order_id}/", bearer=True)
+                if current is not None and current.status_code == 200:
+                    status[order_id] = current.json()["status"]
             time.sleep(interval)
 
     def _revocations(self) -> None:
