@@ -76,9 +76,9 @@ class ProductQuery:
         )  # fmt: skip
 
 
-def _category_index(tree: list[dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
-    """Every category node by id, from ``tree`` or the cached tree (saves a $lookup per query)."""
-    return {node["id"]: node for node in _walk(category_tree() if tree is None else tree)}
+def _category_index(tree: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every category node of ``tree`` by id (the cached tree saves a $lookup per query)."""
+    return {node["id"]: node for node in _walk(tree)}
 
 
 def _category_ref(index: dict[str, dict[str, Any]], category_id: object) -> dict[str, str]:
@@ -109,7 +109,7 @@ def _card(product: Product, index: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _detail(product: Product) -> dict[str, Any]:
-    index = _category_index()
+    index = _category_index(category_tree())
     breadcrumbs: list[dict[str, str]] = []
     node = index.get(str(product.category_id))
     while node is not None and len(breadcrumbs) < 10:
@@ -157,10 +157,14 @@ def _attribute_matches(name: str, value: str) -> Q:
 
 def _category_and_descendant_ids(tree: list[dict[str, Any]], slug: str) -> list[ObjectId] | None:
     """The category's id and every descendant's, or None when the slug is not in ``tree``."""
-    node = next((node for node in _walk(tree) if node["slug"] == slug), None)
+    node = _node_by_slug(tree, slug)
     if node is None:
         return None
     return [ObjectId(item["id"]) for item in _walk([node])]
+
+
+def _node_by_slug(tree: list[dict[str, Any]], slug: str) -> dict[str, Any] | None:
+    return next((node for node in _walk(tree) if node["slug"] == slug), None)
 
 
 def _walk(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -265,7 +269,7 @@ def category_tree() -> list[dict[str, Any]]:
 
 def category_by_slug(slug: str) -> dict[str, Any] | None:
     """A category node (with children) from the cached tree."""
-    return next((node for node in _walk(category_tree()) if node["slug"] == slug), None)
+    return _node_by_slug(category_tree(), slug)
 
 
 def category_facets(slug: str) -> dict[str, list[str]]:
