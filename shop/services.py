@@ -85,7 +85,7 @@ def product_create(
         is_active=is_active,
     )
     known = ["slug"] if not slug else []
-    if category is not None and category.pk is not None and not category._state.adding:
+    if category is not None and not category._state.adding:  # loaded from (or saved to) the database
         known.append("category")
     product.full_clean(exclude=known)
     product.save()
