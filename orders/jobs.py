@@ -33,8 +33,6 @@ def stock_settle() -> str:
 
 
 def order_mails_reconcile() -> str:
-    """Queue order e-mails that were never queued or whose worker died (orders/notifications.py), and
-    push those orders' current state again (orders.services.orders_push_again)."""
-    report = notifications.order_mails_reconcile()
-    services.orders_push_again(report.queued_orders)
-    return str(report)
+    """Queue order e-mails that were never queued or whose worker died, and push those orders again
+    (orders/notifications.py)."""
+    return str(notifications.order_mails_reconcile())

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ from rq.job import Job, JobStatus
 
 from common.jobs import QUEUE_EMAIL, email_retry, enqueue_after_commit, job_enqueue
 from common.mail import MailDeferred, MailRejected, mail_render, mail_send
+from orders import events
 from orders.models import EventReason, Order, OrderEvent, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -325,8 +326,7 @@ class ReconcileReport:
     waiting: int = 0  # held by a live worker, queued, waiting for a retry, or failed (staff requeue it)
     unknown: int = 0  # hand-overs whose worker died: marked "delivery unknown", not sent again
     orders_done: int = 0  # orders whose flag was cleared
-    # Orders with an e-mail queued here: their writer may have died before pushing the change too.
-    queued_orders: list[ObjectId] = field(default_factory=list, repr=False)
+    pushed_again: int = 0  # orders with an e-mail queued here, whose current state was pushed again
 
 
 def _replaceable(job_id: str, now: datetime) -> bool:
@@ -347,11 +347,13 @@ def _replaceable(job_id: str, now: datetime) -> bool:
 
 
 def order_mails_reconcile(*, batch: int = 500) -> ReconcileReport:
-    """Queue the e-mail of every recent event neither final nor held, and settle dead hand-overs.
+    """Queue the e-mail of every recent event neither final nor held, settle dead hand-overs, and push
+    again the orders it queued a mail for (``_push_again``).
 
     Runs on the queue's scheduler (config/upkeep.py) and as ``manage.py reconcile_order_mails``.
     """
     report, now = ReconcileReport(), timezone.now()
+    queued_orders: list[ObjectId] = []
     pending = _collection().find({NOTIFY_PENDING: True}, {"seq": 1, "events": 1, NOTIFICATIONS: 1}).limit(batch)
     for document in pending:
         undone = _undone_seqs(document, now)
@@ -379,7 +381,26 @@ def order_mails_reconcile(*, batch: int = 500) -> ReconcileReport:
                 report.waiting += 1
             else:
                 report.queued += 1
-                if document["_id"] not in report.queued_orders:
-                    report.queued_orders.append(document["_id"])
+                if document["_id"] not in queued_orders:
+                    queued_orders.append(document["_id"])
                 logger.warning("order e-mail %s queued by the reconciliation", job_id)
+    report.pushed_again = _push_again(queued_orders)
     return report
+
+
+def _push_again(order_ids: list[ObjectId]) -> int:
+    """Push the current state of each order to its open pages again; how many were pushed.
+
+    For the orders the reconciliation had to queue a mail for. Most often the process that stored the
+    change stopped before handing its e-mail over (killed, or Redis unreachable); the push it sends just
+    before the hand-over may then be lost too, and pages connected to other processes would show the old
+    state until they reconnect. A page that had the push keeps it: pages keep the newest ``seq``.
+    """
+    if not order_ids:
+        return 0
+    pushed = 0
+    for order in Order.objects.filter(pk__in=order_ids):
+        if order.events:
+            events.push_order_changed(order, order.events[-1])
+            pushed += 1
+    return pushed

@@ -275,23 +275,6 @@ def order_status_change(
     raise OrderError(_("Order %(number)s is changing right now. Try again.") % {"number": order.number})
 
 
-def orders_push_again(order_ids: Sequence[ObjectId]) -> int:
-    """Push the current state of each order to its open pages again; how many were pushed.
-
-    For the orders the reconciliation of e-mails had to queue a mail for. Most often the process that
-    stored the change stopped before handing its e-mail over (killed, or Redis unreachable); the push
-    it sends just before the hand-over may then be lost too, and pages connected to other processes
-    would show the old state until they reconnect. A page that had the push keeps it: pages keep the
-    newest ``seq``.
-    """
-    pushed = 0
-    for order in Order.objects.filter(pk__in=list(order_ids)):
-        if order.events:
-            events.push_order_changed(order, order.events[-1])
-            pushed += 1
-    return pushed
-
-
 def _now_as_stored() -> datetime:
     # MongoDB keeps milliseconds: a pushed timeline entry then equals the one a resync reads.
     now = timezone.now()
