@@ -177,3 +177,11 @@ def test_concurrent_movements_never_leave_a_wrong_badge(client: Client, staff: C
         assert badge(staff.get(LISTING).text, "Five mug") == "In stock"
         assert api_card(client, "Five mug", in_stock="1")["stock_left"] is None
     assert client.get(f"{API_LIST}{mugs.five.pk}/").json()["stock"] == 5
+
+
+def test_badges_are_in_the_visitors_language(client: Client, mugs: SimpleNamespace) -> None:
+    shown = [mugs.plenty.name, mugs.last.name, mugs.gone.name]
+    english = client.get(LISTING).text
+    spanish = client.get(LISTING, headers={"Accept-Language": "es"}).text
+    assert [badge(english, name) for name in shown] == ["In stock", "Only 1 left", "Out of stock"]
+    assert [badge(spanish, name) for name in shown] == ["En stock", "Solo queda 1", "Agotado"]
