@@ -83,9 +83,14 @@ def reconcile_companions(engine: Any, *, drop_orphans: bool) -> None:
 
 
 def choose_index(companions: list[tuple[str, tuple[tuple[str, int], ...]]], compiled: Compiled) -> str | None:
-    """The companion index to read: one led by a pinned field, else one in the sort's order."""
+    """The companion index to read: one led by a pinned field, else one in the sort's order.
 
-    def pinned_then_sorted(keys: tuple[tuple[str, int], ...]) -> int:
+    Among those led by pinned fields, the longest pinned prefix wins, then one whose next keys
+    follow the sort (the page comes out of the index in order), then one whose next key the query
+    bounds (a count reads a range of the index, not every pinned row's document).
+    """
+
+    def fit(keys: tuple[tuple[str, int], ...]) -> int:
         pinned = 0
         while pinned < len(keys) and keys[pinned][0] in compiled.pinned:
             pinned += 1
@@ -96,16 +101,17 @@ def choose_index(companions: list[tuple[str, tuple[tuple[str, int], ...]]], comp
             same = all(a[1] == b[1] for a, b in zip(rest, sort, strict=False))
             reverse = all(a[1] == -b[1] for a, b in zip(rest, sort, strict=False))
             follows = len(sort) if same or reverse else 0
-        return pinned * 100 + follows
+        bounded = int(bool(rest) and rest[0][0] in compiled.ranged)
+        return pinned * 100 + follows * 10 + bounded
 
-    led_by_pinned = [(pinned_then_sorted(keys), name) for name, keys in companions if keys[0][0] in compiled.pinned]
+    led_by_pinned = [(fit(keys), name) for name, keys in companions if keys[0][0] in compiled.pinned]
     if led_by_pinned:
         return max(led_by_pinned)[1]
     if compiled.pinned & {keys[0][0] for _, keys in companions} or not compiled.sort:
         return None
-    in_order = [(pinned_then_sorted(keys), name) for name, keys in companions]
+    in_order = [(fit(keys), name) for name, keys in companions]
     best = max(in_order, default=(0, None))
-    return best[1] if best[0] else None
+    return best[1] if best[0] >= 10 else None  # only an index in the sort's order beats SQLite's own choice
 
 
 # --- the read planner ---------------------------------------------------------------------------

@@ -201,7 +201,8 @@ class Compiled:
     """A filter and sort as SQL, with what the caller needs to pick an index.
 
     ``where`` with ``params``; ``order_by``; ``paths``: every path read; ``pinned``: paths a
-    top-level conjunct restricts to one or a few values; ``sort``: the sort's (path, direction)s;
+    top-level conjunct restricts to one or a few values; ``ranged``: paths a top-level conjunct
+    bounds with a comparison; ``sort``: the sort's (path, direction)s;
     ``ids``: the ``_id`` values a top-level conjunct restricts to, when all are ObjectIds or strings.
     """
 
@@ -210,6 +211,7 @@ class Compiled:
     order_by: str
     paths: set[str] = field(default_factory=set)
     pinned: set[str] = field(default_factory=set)
+    ranged: set[str] = field(default_factory=set)
     sort: list[tuple[str, int]] = field(default_factory=list)
     ids: list[Any] | None = None
 
@@ -218,6 +220,7 @@ class _Compiler:
     def __init__(self) -> None:
         self.paths: set[str] = set()
         self.pinned: set[str] = set()
+        self.ranged: set[str] = set()
         self.params: list[Any] = []
         self.ids: list[Any] | None = None
 
@@ -298,6 +301,8 @@ class _Compiler:
                 matches = self.one_of(target, list(value))
                 clauses.append(matches if name == "$in" else f"(NOT {matches})")
             elif name in _COMPARISONS:
+                if top:
+                    self.ranged.add(target.name)
                 clauses.append(self.compare(target, _COMPARISONS[name], value))
             elif name == "$exists":
                 if not isinstance(value, bool):
@@ -413,6 +418,7 @@ def compile_query(filter_spec: Any, sort: Any) -> Compiled | None:
         order_by=order_by,
         paths=compiler.paths,
         pinned=compiler.pinned,
+        ranged=compiler.ranged,
         sort=items,
         ids=compiler.ids,
     )

@@ -22,7 +22,7 @@ import pytest
 from bson import Decimal128, Int64, ObjectId
 
 from devstack import mongoeco_compat
-from devstack.mongoeco_compat.reads import SQL_MARKER
+from devstack.mongoeco_compat.reads import SQL_MARKER, choose_index
 from devstack.mongoeco_compat.sql import compile_query
 from devstack.testing import wire_server
 from devstack.tests.engine_helpers import django_pipelines
@@ -304,6 +304,31 @@ def test_presence_checks_a_condition_implies_are_not_compiled() -> None:
     assert narrowed.where != compile_query({"$and": [{"n": {"$in": [1, None]}}]}, None).where
     # Without a comparison on the same path, the checks are the whole condition.
     assert compile_query({"price": {"$exists": True}}, None).where != "1"
+
+
+def test_a_bounded_read_takes_the_index_that_holds_its_range() -> None:
+    # A listing's count: SQLite answers category and price from (category_id, price) alone; from
+    # another index led by category_id it reads and parses each of the category's documents.
+    companions = [
+        ("a_category_price", (("category_id", 1), ("price", 1))),
+        ("b_category_created", (("category_id", 1), ("created_at", -1))),
+        ("c_category", (("category_id", 1),)),
+        ("d_name", (("name", 1),)),
+    ]
+    pinned = [{"is_active": True}, {"category_id": {"$in": [ObjectId(), ObjectId()]}}]
+    bounded = {"$and": [*pinned, {"price": {"$lte": Decimal128("50")}}]}
+    assert choose_index(companions, compile_query(bounded, None)).startswith("a_")
+    # A page comes out of an index in the sort's order before one that only bounds it.
+    assert choose_index(companions, compile_query(bounded, [("created_at", -1)])).startswith("b_")
+    assert choose_index(companions, compile_query(bounded, [("price", -1)])).startswith("a_")
+    # A bound on a path no index follows the pinned prefix with changes nothing.
+    assert compile_query({"$and": [*pinned, {"stock": {"$gt": 0}}]}, None).ranged == {"stock"}
+    # Nothing pinned: only an index in the sort's order is chosen; SQLite picks for anything else.
+    assert choose_index(companions, compile_query({"price": {"$gt": Decimal128("1")}}, [("name", 1)])) == "d_name"
+    assert choose_index(companions, compile_query({"price": {"$gt": Decimal128("1")}}, [("stock", 1)])) is None
+    # A bound inside $or is not a bound on the whole query.
+    either = {"$or": [{"price": {"$lte": Decimal128("5")}}, {"stock": 0}]}
+    assert compile_query({"$and": [*pinned, either]}, None).ranged == set()
 
 
 @pytest.mark.parametrize(
