@@ -65,9 +65,13 @@ class Product(models.Model):
         verbose_name = _("product")
         verbose_name_plural = _("products")
         ordering = ["-created_at"]
+        # A category listing pins the category and is_active and sorts with the id as the tiebreak
+        # (shop/selectors.py SORTS): from these, the count and the page's order come out of the index,
+        # and only the page's documents are read.
         indexes = [
-            models.Index(fields=["category", "price"], name="product_category_price"),
-            models.Index(fields=["category", "-created_at"], name="product_category_created"),
+            models.Index(fields=["category", "is_active", "price", "id"], name="product_listing_price"),
+            models.Index(fields=["category", "is_active", "-created_at", "-id"], name="product_listing_newest"),
+            models.Index(fields=["category", "is_active", "name", "id"], name="product_listing_name"),
             models.Index(fields=["price"], name="product_price"),
             models.Index(fields=["name"], name="product_name"),
         ]

@@ -4,7 +4,7 @@ Every aggregation product_list and category_facets send for a spread of filters,
 is recorded, then replayed on two servers holding a copy of the catalog: mongoeco's SQLite engine
 with every fix (what `make run` uses, reads in SQL) and its memory engine without the speed-ups
 (mongoeco's own matching and sorting in Python). The answers must be equal, and the listing pages
-must have been answered in SQL.
+must have been answered in SQL, a category's pages from the listing indexes (shop/models.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 
 from devstack import mongoeco_compat
-from devstack.mongoeco_compat.reads import SQL_MARKER
+from devstack.mongoeco_compat.reads import SQL_MARKER, companion_name
 from devstack.testing import wire_server
 from shop import demo, selectors, services
 from shop.selectors import SORTS, ProductQuery
@@ -91,6 +91,15 @@ def copy_catalog(client: Any) -> None:
         client.tienda[name].insert_many(list(source.find()))
 
 
+def listing_companions(client: Any) -> set[str]:
+    """The SQLite indexes the engine made for the product listing indexes."""
+    return {
+        companion_name("tienda", "shop_product", tuple(index["key"].items()))
+        for index in client.tienda.shop_product.list_indexes()
+        if index["name"].startswith("product_listing_")
+    }
+
+
 def test_listing_queries_answer_the_same_in_sql(recorded, tmp_path) -> None:
     assert len(recorded) > len(listing_queries())
     with (
@@ -99,13 +108,20 @@ def test_listing_queries_answer_the_same_in_sql(recorded, tmp_path) -> None:
     ):
         copy_catalog(fast)
         copy_catalog(reference)
-        in_sql = 0
+        listing_indexes = listing_companions(fast)
+        assert len(listing_indexes) == 3
+        in_sql = from_listing_index = 0
         for name, pipeline in recorded:
             assert list(fast.tienda[name].aggregate(pipeline)) == list(reference.tienda[name].aggregate(pipeline)), (
                 json.dumps(pipeline, default=str)
             )
             if name == "shop_product" and any("$sort" in stage for stage in pipeline):
                 command = {"aggregate": name, "pipeline": pipeline, "cursor": {}}
-                assert SQL_MARKER in json.dumps(fast.tienda.command("explain", command), default=str)
+                plan = json.dumps(fast.tienda.command("explain", command), default=str)
+                assert SQL_MARKER in plan
                 in_sql += 1
+                if "category_id" in json.dumps(pipeline, default=str):
+                    assert any(index in plan for index in listing_indexes), json.dumps(pipeline, default=str)
+                    from_listing_index += 1
     assert in_sql > len(listing_queries()) * 3 // 4  # every query with results sent a page
+    assert from_listing_index >= 3 * len(SORTS)  # three category filters, each under every sort
