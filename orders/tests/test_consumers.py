@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +14,7 @@ from channels.testing import WebsocketCommunicator
 
 from accounts import services as account_services
 from accounts.models import User
-from orders import events, jobs, notifications, selectors, services
+from orders import consumers, events, jobs, notifications, selectors, services
 from orders.events import STAFF_GROUP
 from orders.models import OrderStatus
 from orders.tests.factories import place
@@ -177,9 +178,27 @@ async def test_staff_pages_share_one_membership_and_each_gets_a_push_once(people
 async def test_staff_pages_resyncing_together_share_one_read(people: SimpleNamespace, goods, monkeypatch) -> None:
     """A reconnect storm: pages that ask together share a read that began after they joined."""
     await sync_to_async(place)(people.ana, (goods.mug.pk, 1))
+    # The storm, whatever the machine's load: the first read waits until all ten pages have asked.
+    asked, all_asked = [], threading.Event()
+    shared = consumers._recent_orders.get()
+    get = shared.get
+
+    async def counted_get() -> list:
+        asked.append(1)
+        if len(asked) == 10:
+            all_asked.set()
+        return await get()
+
     reads = []
     recent = selectors.orders_recent
-    monkeypatch.setattr(selectors, "orders_recent", lambda **kw: reads.append(1) or recent(**kw))
+
+    def gated_read(**kw):
+        all_asked.wait(10)
+        reads.append(1)
+        return recent(**kw)
+
+    monkeypatch.setattr(shared, "get", counted_get)
+    monkeypatch.setattr(selectors, "orders_recent", gated_read)
     pages = [await connect(people.staff, "/ws/staff/orders/") for _ in range(10)]
     answers = await asyncio.gather(*(resync(page) for page in pages))
     assert [len(answer["orders"]) for answer in answers] == [1] * 10
