@@ -331,19 +331,33 @@ class ReconcileReport:
 
 def _replaceable(job_id: str, now: datetime) -> bool:
     """True when the job ``job_id`` is gone, or done while its event is not, or its worker died
-    (started longer than a lease ago); such a job is deleted, so the event can be queued again."""
+    (started longer than a lease ago), or it was taken from its queue and never started; such a job
+    is deleted, so the event can be queued again."""
     try:
         job = Job.fetch(job_id, connection=django_rq.get_connection(QUEUE_EMAIL))
     except Exception:  # noqa: BLE001 - gone since the enqueue said it existed: queue it again
         return True
     status = job.get_status()
     started = job.started_at.replace(tzinfo=UTC) if job.started_at else None
-    if status == JobStatus.FINISHED or (
-        status == JobStatus.STARTED and started is not None and started < now - _lease()
+    if (
+        status == JobStatus.FINISHED
+        or (status == JobStatus.STARTED and started is not None and started < now - _lease())
+        or (status == JobStatus.QUEUED and _taken_and_never_started(job, now))
     ):
         job.delete()
+        django_rq.get_queue(QUEUE_EMAIL).intermediate_queue.remove(job.id)
         return True
     return False
+
+
+def _taken_and_never_started(job: Job, now: datetime) -> bool:
+    """Queued longer than a lease ago, yet no longer in its queue: a worker took it and lost Redis before
+    starting it, as a failover can leave it (RQ keeps such a job in the queue's intermediate list and
+    fails it at its next maintenance, up to ten minutes later), or the failover lost the queue's entry."""
+    enqueued = job.enqueued_at.replace(tzinfo=UTC) if job.enqueued_at else None
+    if enqueued is None or enqueued >= now - _lease():
+        return False
+    return django_rq.get_queue(QUEUE_EMAIL).get_job_position(job.id) is None
 
 
 def order_mails_reconcile(*, batch: int = 500) -> ReconcileReport:

@@ -190,3 +190,22 @@ def test_an_email_never_queued_is_sent_by_the_reconciliation(people, goods, work
 
     assert len(mailbox.wait_for(1, timeout=20, what=about(order))) == 1
     assert re.search(rf"order e-mail order-mail-{order.pk}-1 queued by the reconciliation", workers.log("worker"))
+
+
+def test_a_job_taken_from_the_queue_and_never_started_is_sent_after_a_lease(
+    people, goods, workers: Workers, mailbox: Mailbox
+):
+    order = place(people.ana, (goods.mug.pk, 1))
+    job_id = mails.mail_job_id(order.pk, 1)
+    redis = get_redis_connection("default")
+    # What a worker's dequeue does (RQ moves the job to the queue's intermediate list) when the worker
+    # then loses Redis before starting it, as in a failover: the job stays "queued", in no queue.
+    assert redis.lmove("rq:queue:email", "rq:queue:email:intermediate").decode() == job_id
+    workers.start("worker", **SHORT_LEASE)
+
+    assert len(mailbox.wait_for(1, timeout=30, what=about(order))) == 1
+    assert wait_for_state(order, 1, mails.SENT).attempts == 1
+    assert f"order e-mail {job_id} queued by the reconciliation" in workers.log("worker")
+    assert redis.llen("rq:queue:email:intermediate") == 0
+    settle(mailbox, 5)  # past another lease: nothing sends it again
+    assert len(mailbox.messages) == 1
