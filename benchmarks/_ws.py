@@ -72,17 +72,19 @@ class _Backlog:
 
     def add(self, connection: StampedConnection) -> None:
         self.ready.append(connection)
-        if not self.scheduled:
-            self.scheduled = True
-            connection.loop.call_soon(self.drain)
+        self._schedule(connection.loop)
 
     def drain(self) -> None:
         self.scheduled = False
         for _ in range(min(self.BATCH, len(self.ready))):
             self.ready.popleft().parse_one()
-        if self.ready and not self.scheduled:
+        if self.ready:
+            self._schedule(asyncio.get_running_loop())
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        if not self.scheduled:
             self.scheduled = True
-            asyncio.get_running_loop().call_soon(self.drain)
+            loop.call_soon(self.drain)
 
 
 _backlog = _Backlog()
