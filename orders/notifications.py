@@ -339,13 +339,15 @@ def _replaceable(job_id: str, now: datetime) -> bool:
         return True
     status = job.get_status()
     started = job.started_at.replace(tzinfo=UTC) if job.started_at else None
+    stuck = status == JobStatus.QUEUED and _taken_and_never_started(job, now)
     if (
         status == JobStatus.FINISHED
         or (status == JobStatus.STARTED and started is not None and started < now - _lease())
-        or (status == JobStatus.QUEUED and _taken_and_never_started(job, now))
+        or stuck
     ):
         job.delete()
-        django_rq.get_queue(QUEUE_EMAIL).intermediate_queue.remove(job.id)
+        if stuck:  # a worker's start takes it off the intermediate list; this one never started
+            django_rq.get_queue(QUEUE_EMAIL).intermediate_queue.remove(job.id)
         return True
     return False
 
