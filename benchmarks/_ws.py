@@ -2,8 +2,14 @@
 
 Each client opens ``/ws/staff/orders/`` with its own single-use ticket, resyncs, then records
 the arrival time of every ``order.changed`` push by ``(order_id, seq)`` (``time.perf_counter()``
-when its bytes reached this process, see ``StampedConnection``), how long this process took to
+when its bytes reached this process, see ``StampedListener``), how long this process took to
 get to it, and, once per push, the stored event's timestamp it carries.
+
+The clients are picows listeners: its frame parser is compiled and calls back once per frame,
+with no task to wake per message. One process plays every browser on the 2 cores the server
+uses too, so what it spends reading 1,000 copies of a push is taken from the server it measures
+(about 80 µs a copy with the websockets library's asyncio client, 80 ms of CPU per push at
+N = 1,000).
 """
 
 from __future__ import annotations
@@ -12,13 +18,11 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
-from websockets.frames import Frame, Opcode
-from websockets.typing import Origin
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 MAX_MESSAGES_BEFORE_RESYNC = 100
 
@@ -55,160 +59,186 @@ class Tally:
 
 
 class _Backlog:
-    """Chunks stamped on arrival, parsed a few at a time between the event loop's polls for more.
+    """Messages stamped on arrival, handled a few at a time between the event loop's polls for more.
 
-    Parsing a push (websockets' frame parser, waking the socket's reader, JSON) costs this process
-    about 80 µs; at N = 1,000 that is 80 ms in which the later sockets' bytes wait to be stamped,
-    so the spread between the first and last receipt measured this process, not the server. With
-    the parse deferred, each loop iteration parses at most ``BATCH`` chunks and then polls the
-    sockets again, so bytes that arrived meanwhile are stamped within about a batch's parse.
+    Handling a push (JSON, the bookkeeping) costs this process about 10 µs; at N = 1,000 the later
+    sockets' bytes would wait that long times the copies before them to be stamped. Each loop
+    iteration handles at most ``BATCH`` messages and then polls the sockets again, so bytes that
+    arrived meanwhile are stamped within about a batch's work.
     """
 
     BATCH = 8
 
     def __init__(self) -> None:
-        self.ready: deque[StampedConnection] = deque()  # one entry per chunk not yet parsed
+        self.ready: deque[tuple[StampedListener, float, bytes]] = deque()
         self.scheduled = False
 
-    def add(self, connection: StampedConnection) -> None:
-        self.ready.append(connection)
-        self._schedule(connection.loop)
+    def add(self, listener: StampedListener, arrived: float, payload: bytes) -> None:
+        self.ready.append((listener, arrived, payload))
+        self._schedule()
 
     def drain(self) -> None:
         self.scheduled = False
         for _ in range(min(self.BATCH, len(self.ready))):
-            self.ready.popleft().parse_one()
+            self._handle_oldest()
         if self.ready:
-            self._schedule(asyncio.get_running_loop())
+            self._schedule()
 
-    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+    def flush(self) -> None:
+        """Handle every message still waiting (the connections are closed: results are read next)."""
+        while self.ready:
+            self._handle_oldest()
+
+    def _handle_oldest(self) -> None:
+        listener, arrived, payload = self.ready.popleft()
+        listener.on_message(arrived, payload)
+
+    def _schedule(self) -> None:
         if not self.scheduled:
             self.scheduled = True
-            loop.call_soon(self.drain)
+            asyncio.get_running_loop().call_soon(self.drain)
 
 
 _backlog = _Backlog()
 
 
-class StampedConnection(ClientConnection):
-    """Stamps each text message with the time its bytes reached this process, before parsing.
+class StampedListener(WSListener):
+    """Stamps each text message with the time its last frame reached this process; handles it later.
 
     One process plays up to 1,000 browsers: when a push reaches all of them at once, it is still
-    parsing and handling the first sockets' copies while the last ones' wait (tens of ms at
-    N = 1,000, on the one core it is pinned to). A browser has no such queue, so receipt is when
-    the bytes arrive, and their parsing waits its turn in ``_Backlog``; ``PushClient.queued_ms``
-    keeps how long this process then took to read each.
+    handling the first sockets' copies while the last ones' wait. A browser has no such queue, so
+    receipt is when the bytes arrive, and the handling (``on_message``) waits its turn in
+    ``_Backlog``. ``close_code`` is the code of the peer's close frame, 1006 when the connection
+    ended without one.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.text_arrivals: deque[float] = deque()
-        self.chunks: deque[tuple[float, bytes]] = deque()
-        self._chunk_at = 0.0
+    def __init__(self) -> None:
+        self.transport: WSTransport | None = None
+        self.close_code: int | None = None
+        self._fragments: list[bytes] = []
 
-    def data_received(self, data: bytes) -> None:
-        self.chunks.append((time.perf_counter(), data))
-        _backlog.add(self)
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
 
-    def parse_one(self) -> None:
-        """Parse the oldest chunk not yet parsed (none left: its turn came after a flush)."""
-        if self.chunks:
-            self._chunk_at, data = self.chunks.popleft()
-            super().data_received(data)
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is WSMsgType.TEXT or (kind is WSMsgType.CONTINUATION and self._fragments):
+            self._fragments.append(frame.get_payload_as_bytes())
+            if frame.fin:
+                payload = self._fragments[0] if len(self._fragments) == 1 else b"".join(self._fragments)
+                self._fragments = []
+                _backlog.add(self, time.perf_counter(), payload)
+        elif kind is WSMsgType.CLOSE:
+            self.close_code = frame.get_close_code().value
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
 
-    def flush(self) -> None:
-        while self.chunks:
-            self.parse_one()
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self.close_code is None:
+            self.close_code = WSCloseCode.ABNORMAL_CLOSURE.value
 
-    def eof_received(self) -> None:
-        self.flush()
-        super().eof_received()
+    def on_message(self, arrived: float, payload: bytes) -> None:
+        raise NotImplementedError
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.flush()
-        super().connection_lost(exc)
+    def send_text(self, text: str) -> None:
+        assert self.transport is not None
+        self.transport.send(WSMsgType.TEXT, text.encode())
 
-    def process_event(self, event: Any) -> None:
-        if isinstance(event, Frame) and event.opcode is Opcode.TEXT:
-            self.text_arrivals.append(self._chunk_at)
-        super().process_event(event)
-
-    def arrival(self) -> float:
-        """When the oldest text message not yet read arrived (call once per message read)."""
-        return self.text_arrivals.popleft() if self.text_arrivals else time.perf_counter()
-
-
-@dataclass
-class PushClient:
-    ws: StampedConnection
-    connect_ms: float
-    received: dict[tuple[str, int], float] = field(default_factory=dict)
-    queued_ms: list[float] = field(default_factory=list)  # bytes arrived -> read by this process
-    other_messages: int = 0
-    duplicates: int = 0  # the same (order_id, seq) pushed again: a push must arrive once
-    reader: asyncio.Task[None] | None = None
-    closing: bool = False  # set when we close; a close before that came from the server
-    server_close_code: int | None = None
-
-    async def read(self, tally: Tally) -> None:
-        """Record every push until the socket closes (bounded by the socket's life)."""
+    async def close(self, timeout: float) -> None:
+        """Send a close frame, wait for the server's (``timeout`` s at most), then end the connection."""
+        if self.transport is None:
+            return
+        self.transport.send_close(WSCloseCode.OK)
         try:
-            async for raw in self.ws:
-                read_at = time.perf_counter()
-                arrived = self.ws.arrival()
-                message = json.loads(raw)
-                if message.get("type") != "order.changed":
-                    self.other_messages += 1
-                    continue
-                order = message["order"]
-                key = (str(order["order_id"]), int(order["seq"]))
-                if key in self.received:
-                    self.duplicates += 1
-                    continue
-                self.received[key] = arrived
-                self.queued_ms.append((read_at - arrived) * 1000)
-                if key not in tally.stored_at and isinstance(order.get("event"), dict):
-                    tally.stored_at[key] = order["event"].get("at", "")
-                if key[1] > tally.tracked.get(key[0], key[1]):
-                    tally.add()
-        except ConnectionClosed:
-            pass
+            await asyncio.wait_for(asyncio.shield(self.transport.wait_disconnected()), timeout)
+        except TimeoutError:
+            self.transport.disconnect()
+            await self.transport.wait_disconnected()
+
+
+async def stamped_connect(factory: Callable[[], StampedListener], url: str, **options: Any) -> StampedListener:
+    """Open a connection to ``url`` handled by ``factory()``'s listener (options as picows' ``ws_connect``)."""
+    _transport, listener = await ws_connect(factory, url, enable_auto_pong=True, **options)
+    assert isinstance(listener, StampedListener)
+    return listener
+
+
+class PushClient(StampedListener):
+    """One staff page: waits for its ``orders.resync``, then counts every ``order.changed`` push once."""
+
+    def __init__(self, tally: Tally) -> None:
+        super().__init__()
+        self.tally = tally
+        self.connect_ms = 0.0
+        self.received: dict[tuple[str, int], float] = {}
+        self.queued_ms: list[float] = []  # bytes arrived -> handled by this process
+        self.other_messages = 0
+        self.duplicates = 0  # the same (order_id, seq) pushed again: a push must arrive once
+        self.closing = False  # set when we close; a close before that came from the server
+        self.server_close_code: int | None = None
+        self.resynced: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._before_resync = 0
+
+    def on_message(self, arrived: float, payload: bytes) -> None:
+        read_at = time.perf_counter()
+        message = json.loads(payload)
+        kind = message.get("type") if isinstance(message, dict) else None
+        if not self.resynced.done():
+            self._before_resync += 1
+            if kind == "orders.resync":
+                self.resynced.set_result(None)
+            elif self._before_resync >= MAX_MESSAGES_BEFORE_RESYNC:
+                self.resynced.set_exception(
+                    RuntimeError(f"no orders.resync within {MAX_MESSAGES_BEFORE_RESYNC} messages")
+                )
+            return
+        if kind != "order.changed":
+            self.other_messages += 1
+            return
+        order = message["order"]
+        key = (str(order["order_id"]), int(order["seq"]))
+        if key in self.received:
+            self.duplicates += 1
+            return
+        self.received[key] = arrived
+        self.queued_ms.append((read_at - arrived) * 1000)
+        tally = self.tally
+        if key not in tally.stored_at and isinstance(order.get("event"), dict):
+            tally.stored_at[key] = order["event"].get("at", "")
+        if key[1] > tally.tracked.get(key[0], key[1]):
+            tally.add()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        super().on_ws_disconnected(transport)
         if not self.closing:
-            self.server_close_code = int(self.ws.close_code) if self.ws.close_code is not None else -1
+            self.server_close_code = self.close_code
+        if not self.resynced.done():
+            self.resynced.set_exception(ConnectionError(f"closed before orders.resync (code {self.close_code})"))
 
 
-async def open_client(url: str, *, origin: str, compression: bool, timeout: float, tally: Tally) -> PushClient:
-    """Connect, send ``resync`` and wait for ``orders.resync``; then start reading pushes."""
+async def open_client(url: str, *, origin: str, timeout: float, tally: Tally) -> PushClient:
+    """Connect, send ``resync`` and wait for ``orders.resync``; pushes are counted from then on."""
     started = time.perf_counter()
-    ws = await connect(
-        url, origin=Origin(origin), proxy=None, compression="deflate" if compression else None,
-        ping_interval=None, open_timeout=timeout, close_timeout=timeout, max_queue=None,
-        create_connection=StampedConnection,
-    )  # fmt: skip
+    client = await stamped_connect(
+        lambda: PushClient(tally), url, extra_headers={"Origin": origin}, websocket_handshake_timeout=timeout
+    )
+    assert isinstance(client, PushClient)
     try:
-        await ws.send(json.dumps({"type": "resync", "since": 0}))
-        for _ in range(MAX_MESSAGES_BEFORE_RESYNC):
-            message = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-            ws.arrival()
-            if message.get("type") == "orders.resync":
-                break
-        else:
-            raise RuntimeError(f"no orders.resync within {MAX_MESSAGES_BEFORE_RESYNC} messages")
+        client.send_text(json.dumps({"type": "resync", "since": 0}))
+        await asyncio.wait_for(asyncio.shield(client.resynced), timeout)
     except BaseException:
-        await ws.close()
+        client.closing = True
+        await client.close(timeout)
         raise
-    client = PushClient(ws=ws, connect_ms=(time.perf_counter() - started) * 1000)
-    client.reader = asyncio.create_task(client.read(tally))
+    client.connect_ms = (time.perf_counter() - started) * 1000
     return client
 
 
-async def close_clients(clients: list[PushClient], *, batch: int = 200) -> None:
-    """Close every socket (in batches) and wait for the readers to finish."""
+async def close_clients(clients: list[PushClient], *, batch: int = 200, timeout: float = 5.0) -> None:
+    """Close every socket (in batches), then handle every message that arrived before the close."""
     for start in range(0, len(clients), batch):
         chunk = clients[start : start + batch]
         for client in chunk:
             client.closing = True
-        await asyncio.gather(*(client.ws.close() for client in chunk), return_exceptions=True)
-    readers = [client.reader for client in clients if client.reader is not None]
-    if readers:
-        await asyncio.gather(*readers, return_exceptions=True)
+        await asyncio.gather(*(client.close(timeout) for client in chunk), return_exceptions=True)
+    _backlog.flush()

@@ -294,7 +294,7 @@ class RunResult:
 
 async def connect_clients(
     clients: list[PushClient], count: int, *, staff: Session, ws_base: str, origin: str, batch: int,
-    compression: bool, timeout: float, tally: Tally,
+    timeout: float, tally: Tally,
 ) -> int:  # fmt: skip
     """Connect ``count`` clients into ``clients``, ``batch`` at a time, each with a fresh ticket; the failures."""
     failures: list[BaseException] = []
@@ -302,8 +302,8 @@ async def connect_clients(
         size = min(batch, count - start)
         tickets = await asyncio.gather(*(staff.ws_ticket() for _ in range(size)))
         opened = await asyncio.gather(
-            *(open_client(f"{ws_base}/ws/staff/orders/?ticket={ticket}", origin=origin, compression=compression,
-                          timeout=timeout, tally=tally) for ticket in tickets),
+            *(open_client(f"{ws_base}/ws/staff/orders/?ticket={ticket}", origin=origin, timeout=timeout, tally=tally)
+              for ticket in tickets),
             return_exceptions=True,
         )  # fmt: skip
         for result in opened:
@@ -341,7 +341,7 @@ async def measure(
         started = time.perf_counter()
         failures = await connect_clients(
             clients, count, staff=staff, ws_base=ws_base, origin=origin, batch=args.batch,
-            compression=not args.no_compression, timeout=args.connect_timeout, tally=tally,
+            timeout=args.connect_timeout, tally=tally,
         )  # fmt: skip
         connect_s = time.perf_counter() - started
         print(f"  N={count}: {len(clients)} clients connected in {connect_s:.2f} s", file=sys.stderr)
@@ -508,7 +508,7 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
             await probe.close()
 
     print(f"\n{'; '.join(notes)}; server {base}; {args.changes} changes per N, {args.pause_ms:g} ms apart; "
-          f"compression {'off' if args.no_compression else 'permessage-deflate (as browsers)'}\n")  # fmt: skip
+          "clients: picows, no permessage-deflate (the server negotiates none)\n")  # fmt: skip
     print(main_table(results))
     print()
     print(detail_table(results))
@@ -559,7 +559,6 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for pushes after the last change")
     parser.add_argument("--connect-timeout", type=float, default=30.0, help="seconds for one connect + resync")
     parser.add_argument("--target-ms", type=float, default=100.0, help="p99 target at N = 1,000")
-    parser.add_argument("--no-compression", action="store_true", help="clients do not offer permessage-deflate")
     parser.add_argument("--staff-email", default="admin@example.com")
     parser.add_argument("--shopper-email", default="shopper@example.com")
     parser.add_argument("--password", default=os.environ.get("DEMO_PASSWORD", "tienda-demo"))

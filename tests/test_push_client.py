@@ -1,8 +1,9 @@
 """The push benchmark's WebSocket client (benchmarks/_ws.py) against a real WebSocket server on loopback.
 
-Its connections stamp bytes when they arrive and parse them later, a few chunks per event-loop turn:
-every message must still be read once, in order, with an arrival stamp no later than its read, up to
-and including the server's close, also when the connection ends before its bytes were parsed.
+Its listeners stamp a message when its last frame arrives and handle it later, a few messages per
+event-loop turn: every message must still be handled once, in order, after its stamp, fragmented
+or not, up to and including the server's close, also when the connection ends without a closing
+handshake.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ import time
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
-from websockets.exceptions import ConnectionClosedError
 
 from devstack.testing import ROOT
 
 MESSAGES = 60
 CLIENTS = 40
+FRAGMENTED_EVERY = 7
 
 
 @pytest.fixture
@@ -31,42 +31,50 @@ def ws_helpers(monkeypatch: pytest.MonkeyPatch) -> Any:
     return _ws
 
 
+def message(number: int) -> str:
+    return json.dumps({"n": number, "pad": "x" * (number * 50)})  # some span several reads
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("abrupt", "close_code"), [(False, 1000), (True, 1006)])
-async def test_every_message_is_read_once_in_order_after_it_was_stamped(
+async def test_every_message_is_handled_once_in_order_after_it_was_stamped(
     ws_helpers: Any, abrupt: bool, close_code: int
 ) -> None:
+    class Recorder(ws_helpers.StampedListener):
+        def __init__(self) -> None:
+            super().__init__()
+            self.numbers: list[int] = []
+            self.late: list[int] = []
+
+        def on_message(self, arrived: float, payload: bytes) -> None:
+            number = json.loads(payload)["n"]
+            if arrived > time.perf_counter():
+                self.late.append(number)
+            self.numbers.append(number)
+
     async def burst(ws: Any) -> None:
         await ws.recv()  # every client connected: the bursts below overlap, as a push's copies do
         for number in range(MESSAGES):
-            await ws.send(json.dumps({"n": number, "pad": "x" * (number * 50)}))  # some span several reads
+            text = message(number)
+            if number % FRAGMENTED_EVERY == 0:
+                await ws.send([text[:5], text[5:10], text[10:]])  # one message in three frames
+            else:
+                await ws.send(text)
         if abrupt:  # the TCP connection ends right behind the data, without a closing handshake
             ws.transport.close()
             await ws.wait_closed()
         else:
             await ws.close()
 
-    async with serve(burst, "127.0.0.1", 0) as server:
+    async with serve(burst, "127.0.0.1", 0, compression=None) as server:
         port = server.sockets[0].getsockname()[1]
-        clients = [
-            await connect(f"ws://127.0.0.1:{port}", create_connection=ws_helpers.StampedConnection)
-            for _ in range(CLIENTS)
-        ]
-        await asyncio.gather(*(client.send("ready") for client in clients))
+        clients = [await ws_helpers.stamped_connect(Recorder, f"ws://127.0.0.1:{port}") for _ in range(CLIENTS)]
+        for client in clients:
+            client.send_text("ready")
+        await asyncio.wait_for(asyncio.gather(*(client.transport.wait_disconnected() for client in clients)), 30)
+        ws_helpers._backlog.flush()
 
-        async def read_all(client: Any) -> list[int]:
-            numbers = []
-            try:
-                async for raw in client:
-                    read_at = time.perf_counter()
-                    assert client.arrival() <= read_at
-                    numbers.append(json.loads(raw)["n"])
-            except ConnectionClosedError:  # the abrupt end: what came before it must all have been read
-                pass
-            return numbers
-
-        received = await asyncio.wait_for(asyncio.gather(*(read_all(client) for client in clients)), 30)
-
-    assert received == [list(range(MESSAGES))] * CLIENTS
-    assert all(client.close_code == close_code for client in clients)
-    assert not any(client.chunks for client in clients)
+    assert [client.numbers for client in clients] == [list(range(MESSAGES))] * CLIENTS
+    assert not any(client.late for client in clients)
+    assert [client.close_code for client in clients] == [close_code] * CLIENTS
+    assert not ws_helpers._backlog.ready
