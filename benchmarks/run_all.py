@@ -380,8 +380,8 @@ def auth_rows(run: Run) -> list[Row]:
     rows = [
         Row(
             "authenticated API request, plain simplejwt vs simplejwt + Redis blocklist (in-process, same view)",
-            f"p50 {cost['plain_p50_ms']:.2f} vs {cost['blocklist_p50_ms']:.2f} ms: **+{cost['added_ms']:.2f} ms "
-            f"({cost['added_percent']:.1f} %)**, "
+            f"p50 {cost['plain_p50_ms']:.2f} vs {cost['blocklist_p50_ms']:.2f} ms: **{cost['added_ms']:+.2f} ms "
+            f"({cost['added_percent']:+.1f} %)**, "
             f"**{cost['redis_commands_per_request']:.2f} Redis command per request**",
             "< 10 %, ≤ 1 round trip",
             cost["added_percent"] < 10 and cost["redis_commands_per_request"] <= 1,
