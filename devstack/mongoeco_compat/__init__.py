@@ -14,6 +14,7 @@ answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
   whose filter SQL cannot answer reads that document only;
 - startup.py: opening a file rewrites only the scalar index entries that are wrong;
 - scalar_index.py: one SQLite index serves every scalar index (mongoeco made an identical one each);
+- document_indexes.py: each index over the documents table holds its own collection's rows only;
 - changes.py: cached per-collection facts follow each write instead of being dropped;
 - copies.py: deep copies of documents return immutable values (dates, ObjectIds, numbers) as they are;
 - reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL, on its own connection;
@@ -51,6 +52,7 @@ MEMORY_UNIQUE_CHECKS = "memory_unique_checks"
 ID_WRITES_WITHOUT_SCAN = "id_writes_without_scan"
 STARTUP_WRITES_DIFFERENCES = "startup_writes_differences"
 SHARED_SCALAR_INDEX = "shared_scalar_index"
+PARTIAL_DOCUMENT_INDEXES = "partial_document_indexes"
 FEATURES_FOLLOW_WRITES = "features_follow_writes"
 IMMUTABLE_VALUES_UNCOPIED = "immutable_values_uncopied"
 SQL_READS = "sql_reads"
@@ -73,6 +75,7 @@ FIXES = (
     ID_WRITES_WITHOUT_SCAN,
     STARTUP_WRITES_DIFFERENCES,
     SHARED_SCALAR_INDEX,
+    PARTIAL_DOCUMENT_INDEXES,
     FEATURES_FOLLOW_WRITES,
     IMMUTABLE_VALUES_UNCOPIED,
     SQL_READS,
@@ -133,6 +136,7 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         copies,
         counts,
         decoding,
+        document_indexes,
         explain,
         page_cache,
         reads,
@@ -165,6 +169,8 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         startup.install()
     if SHARED_SCALAR_INDEX in new:
         scalar_index.install()
+    if PARTIAL_DOCUMENT_INDEXES in new:
+        document_indexes.install()
     if new & {FEATURES_FOLLOW_WRITES, SQL_READS} and not _applied & {FEATURES_FOLLOW_WRITES, SQL_READS}:
         changes.install(features=FEATURES_FOLLOW_WRITES in wanted)
     if IMMUTABLE_VALUES_UNCOPIED in new:

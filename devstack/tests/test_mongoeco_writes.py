@@ -338,6 +338,74 @@ class TestSharedScalarIndex:
         assert self.scalar_entry_indexes(path) == ["idx_scalar_index_entries_storage", "scidx_shared"]
 
 
+class TestPartialDocumentIndexes:
+    """Each of mongoeco's indexes over the shared ``documents`` table holds its own collection's rows."""
+
+    @staticmethod
+    def two_collections(client: pymongo.MongoClient) -> list[Any]:
+        items, orders = client.compat.items, client.compat.orders
+        items.create_index("slug", unique=True)
+        items.create_index([("price", 1), ("name", -1)])
+        orders.create_index("user")
+        stored = [{"slug": f"s{n}", "price": n % 7, "name": f"n{n}"} for n in range(40)]
+        items.insert_many(copy.deepcopy(stored))
+        orders.insert_many([{"user": n % 3, "status": "new"} for n in range(30)])
+        orders.update_many({"user": 1}, {"$set": {"status": "paid"}})
+        page = items.find({"price": {"$gte": 5}}, {"slug": 1}).sort([("price", 1), ("name", -1)]).limit(4)
+        expected = sorted((d for d in stored if d["price"] >= 5), key=lambda d: d["name"], reverse=True)
+        expected.sort(key=lambda d: d["price"])
+        outcomes: list[Any] = [
+            [d["slug"] for d in page] == [d["slug"] for d in expected[:4]],
+            orders.count_documents({"status": "paid"}),
+            orders.count_documents({"user": 2}),
+        ]
+        try:
+            items.insert_one({"slug": "s3"})
+            outcomes.append("stored")
+        except pymongo.errors.DuplicateKeyError:
+            outcomes.append("duplicate")
+        return outcomes
+
+    @staticmethod
+    def partial_on(path: Path) -> list[tuple[str, str]]:
+        """(collection, the collection its index is partial on, or "" for the whole table), per index."""
+        import sqlite3
+
+        with sqlite3.connect(path) as connection:
+            rows = connection.execute(
+                "SELECT indexes.coll_name, sqlite_master.sql FROM indexes "
+                "JOIN sqlite_master ON sqlite_master.name = indexes.physical_name"
+            ).fetchall()
+        return sorted((coll, (re.findall(r" AND coll_name = '(\w+)'$", sql) or [""])[0]) for coll, sql in rows)
+
+    WANTED = [True, 10, 10, "duplicate"]
+
+    def test_each_index_holds_its_own_collection_only(self, tmp_path) -> None:
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3") as client:
+            assert self.two_collections(client) == self.WANTED
+        assert self.partial_on(tmp_path / "db.sqlite3") == [("items", "items")] * 2 + [("orders", "orders")]
+
+    def test_without_it_each_index_spans_every_collection(self, tmp_path) -> None:
+        without = (mongoeco_compat.PARTIAL_DOCUMENT_INDEXES,)
+        with wire_server(sqlite_path=tmp_path / "db.sqlite3", without=without) as client:
+            assert self.two_collections(client) == self.WANTED
+        assert self.partial_on(tmp_path / "db.sqlite3") == [("items", "")] * 2 + [("orders", "")]
+
+    def test_an_older_file_gets_partial_indexes_and_keeps_working(self, tmp_path) -> None:
+        path = tmp_path / "db.sqlite3"
+        with wire_server(sqlite_path=path, without=(mongoeco_compat.PARTIAL_DOCUMENT_INDEXES,)) as client:
+            self.two_collections(client)
+        with wire_server(sqlite_path=path) as client:
+            items = client.compat.items
+            with pytest.raises(pymongo.errors.DuplicateKeyError):
+                items.insert_one({"slug": "s5"})
+            assert [d["slug"] for d in items.find({"price": 6}).sort("name", 1)] == [
+                "s13", "s20", "s27", "s34", "s6",
+            ]  # fmt: skip
+            assert client.compat.orders.count_documents({"user": 0, "status": "new"}) == 10
+        assert self.partial_on(path) == [("items", "items")] * 2 + [("orders", "orders")]
+
+
 class TestIdWritesWithoutScan:
     """An update or delete that pins ``_id`` reads that one document, whatever else its filter says."""
 
