@@ -228,6 +228,7 @@ async def open_client(url: str, *, origin: str, timeout: float, tally: Tally) ->
         await asyncio.wait_for(asyncio.shield(client.resynced), timeout)
     except BaseException:
         client.closing = True
+        client.resynced.cancel()  # no one waits for it any more
         await client.close(timeout)
         raise
     client.connect_ms = (time.perf_counter() - started) * 1000
