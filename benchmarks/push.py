@@ -28,8 +28,9 @@ within `--timeout` s of the last change count as lost. msgs/s = deliveries / (la
 
 All clients run in this one process (uvloop when installed), pinned to the machine's last CPU
 when there are several; the server is not pinned. A second table helps explain the first: the
-time per client to connect and resync, how long the POSTs took, the fan-out spread (first to
-last client receiving the same push), how busy this process was (loop lag, CPU), sockets the
+time per client to connect and resync, how long the POSTs took, when each change's first copy
+arrived (from the stored change: the write and the publish before any fan-out), the fan-out
+spread (first to last client receiving the same push), how busy this process was (loop lag, CPU), sockets the
 server closed, and, when `--redis-url` reaches the server's Redis, members of the staff group
 left behind after every client closed (a server process joining it for the first time, or a
 disconnect that failed on the server), and with
@@ -272,6 +273,7 @@ class RunResult:
     lost: int
     msgs_per_s: float
     spread_ms: list[float]
+    first_from_stored_ms: list[float]  # per change: its first copy's receipt, from the stored change
     loop_lag_max_ms: float
     client_cpu: float
     client_queued_ms: list[float]
@@ -385,7 +387,7 @@ async def measure(
         await close_clients(clients)
     stale = await probe.settle(group_before)
 
-    from_stored, from_post, from_commit, spread, arrivals = [], [], [], [], []
+    from_stored, from_post, from_commit, spread, arrivals, first = [], [], [], [], [], []
     lost = 0
     for change in changes:
         times = []
@@ -403,6 +405,8 @@ async def measure(
         if times:
             spread.append((max(times) - min(times)) * 1000)
             arrivals.append(max(times))
+            if stored is not None:
+                first.append((min(times) + wall_minus_perf - stored) * 1000)
     wall = (max(arrivals) - changes[0].t0) if arrivals else 0.0
     expected = len(clients) * len(changes)
     return RunResult(
@@ -410,6 +414,7 @@ async def measure(
         connect_failures=failures, changes=changes, from_stored_ms=from_stored, from_post_ms=from_post,
         from_commit_ms=from_commit,
         expected=expected, lost=lost, msgs_per_s=(expected - lost) / wall if wall else 0.0, spread_ms=spread,
+        first_from_stored_ms=first,
         loop_lag_max_ms=lag_ms, client_cpu=client_cpu,
         client_queued_ms=[ms for client in clients for ms in client.queued_ms], server_cpu_s=server_cpu,
         seq_mismatches=mismatches,
@@ -460,16 +465,18 @@ def server_cpu_cell(r: RunResult) -> str:
 def detail_table(results: list[RunResult]) -> str:
     lines = [
         "| N | connect+resync p50 / p99 ms per client | failed connects | POST p50 / p99 ms "
-        "| fan-out spread p50 / max ms | client loop lag max ms | client CPU | client read after arrival p50 / p99 ms "
+        "| first copy from stored p50 / max ms | fan-out spread p50 / max ms | client loop lag max ms | client CPU "
+        "| client read after arrival p50 / p99 ms "
         "| sockets closed by the server "
         "| staff group before / left stale after | server CPU ms per change (µs per delivery) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         closes = f" {dict(sorted(r.server_closed.items()))}" if r.server_closed else ""
         lines.append(
             f"| {r.clients:,} | {fmt(percentile(r.connect_ms, 50))} / {fmt(percentile(r.connect_ms, 99))} "
             f"| {r.connect_failures} | {fmt(percentile(r.post_ms, 50))} / {fmt(percentile(r.post_ms, 99))} "
+            f"| {fmt(percentile(r.first_from_stored_ms, 50))} / {fmt(max(r.first_from_stored_ms, default=math.nan))} "
             f"| {fmt(statistics.median(r.spread_ms) if r.spread_ms else math.nan)} / "
             f"{fmt(max(r.spread_ms, default=math.nan))} | {fmt(r.loop_lag_max_ms)} | {r.client_cpu:.0%} "
             f"| {fmt(percentile(r.client_queued_ms, 50))} / {fmt(percentile(r.client_queued_ms, 99))} "
@@ -531,6 +538,8 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
                                               "p99": percentile(r.from_post_ms, 99),
                                               "max": max(r.from_post_ms, default=None)},
              "from_commit_ms": {"p50": percentile(r.from_commit_ms, 50), "p99": percentile(r.from_commit_ms, 99)},
+             "first_from_stored_ms": {"p50": percentile(r.first_from_stored_ms, 50),
+                                      "max": max(r.first_from_stored_ms, default=None)},
              "msgs_per_s": r.msgs_per_s, "post_ms_p50": percentile(r.post_ms, 50), "failed_connects":
              r.connect_failures} for r in results
         ]  # fmt: skip
