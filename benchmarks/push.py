@@ -30,11 +30,11 @@ All clients run in this one process (uvloop when installed), pinned to the machi
 when there are several; the server is not pinned. A second table helps explain the first: the
 time per client to connect and resync, how long the POSTs took, when each change's first copy
 arrived (from the stored change: the write and the publish before any fan-out), the fan-out
-spread (first to last client receiving the same push), how busy this process was (loop lag, CPU), sockets the
-server closed, and, when `--redis-url` reaches the server's Redis, members of the staff group
-left behind after every client closed (a server process joining it for the first time, or a
-disconnect that failed on the server), and with
-`--server-pid` the server's CPU time (its worker processes included) per status change.
+spread (first to last client receiving the same push), how busy this process was (loop lag,
+CPU), sockets the server closed, and, when `--redis-url` reaches the server's Redis, members of
+the staff group left behind after every client closed (a server process joining it for the first
+time, or a disconnect that failed on the server), and with `--server-pid` the server's CPU time
+(its worker processes included) per status change.
 
 Exits 1 when a push was lost at N <= 100, arrived twice at a client, a client could not connect
 or a status change came back with an unexpected seq; 2 when the setup or a request failed.
