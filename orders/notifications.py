@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 JOB = "orders.jobs.order_event_mail"
 MAX_EVENT_AGE = timedelta(days=3)  # an e-mail about something older says nothing the order page does not
+# The request that stores an event queues its job a few milliseconds later (after its push): a
+# reconciliation in between would queue it too and push the order again. Younger events wait.
+IN_FLIGHT = timedelta(seconds=2)
 NOTIFY_PENDING = "notify_pending"
 NOTIFY_UNKNOWN = "notify_unknown"
 NOTIFICATIONS = "notifications"
@@ -323,7 +326,7 @@ def order_event_mail_send(*, order_id: str, seq: int) -> str:
 @dataclass
 class ReconcileReport:
     queued: int = 0  # jobs queued (never queued before, or queued again after their worker died)
-    waiting: int = 0  # held by a live worker, queued, waiting for a retry, or failed (staff requeue it)
+    waiting: int = 0  # just stored, held by a live worker, queued, waiting for a retry, or failed (staff requeue it)
     unknown: int = 0  # hand-overs whose worker died: marked "delivery unknown", not sent again
     orders_done: int = 0  # orders whose flag was cleared
     pushed_again: int = 0  # orders with an e-mail queued here, whose current state was pushed again
@@ -362,13 +365,13 @@ def _taken_and_never_started(job: Job, now: datetime) -> bool:
     return django_rq.get_queue(QUEUE_EMAIL).get_job_position(job.id) is None
 
 
-def order_mails_reconcile(*, batch: int = 500) -> ReconcileReport:
-    """Queue the e-mail of every recent event neither final nor held, settle dead hand-overs, and push
-    again the orders it queued a mail for (``_push_again``).
+def order_mails_reconcile(*, batch: int = 500, now: datetime | None = None) -> ReconcileReport:
+    """Queue the e-mail of every recent event neither final nor held nor just stored (``IN_FLIGHT``),
+    settle dead hand-overs, and push again the orders it queued a mail for (``_push_again``).
 
     Runs on the queue's scheduler (config/upkeep.py) and as ``manage.py reconcile_order_mails``.
     """
-    report, now = ReconcileReport(), timezone.now()
+    report, now = ReconcileReport(), now or timezone.now()
     queued_orders: list[ObjectId] = []
     pending = _collection().find({NOTIFY_PENDING: True}, {"seq": 1, "events": 1, NOTIFICATIONS: 1}).limit(batch)
     for document in pending:
@@ -380,6 +383,7 @@ def order_mails_reconcile(*, batch: int = 500) -> ReconcileReport:
             report.orders_done += 1
             continue
         states = document.get(NOTIFICATIONS) or {}
+        stored_at = {int(event["seq"]): _aware(event["at"]) for event in document["events"]}
         for seq in undone:
             state = states.get(f"s{seq}") or {}
             if state.get("state") in (CLAIMED, HANDING_OVER) and _aware(state["until"]) > now:
@@ -387,6 +391,9 @@ def order_mails_reconcile(*, batch: int = 500) -> ReconcileReport:
                 continue
             if state.get("state") == HANDING_OVER:
                 report.unknown += _unknown_if_abandoned(order_id=document["_id"], seq=seq, now=now)
+                continue
+            if stored_at[seq] > now - IN_FLIGHT:
+                report.waiting += 1
                 continue
             job_id = mail_job_id(document["_id"], seq)
             args = (str(document["_id"]), seq)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import django_rq
 from django.db import connection
+from django.utils import timezone
 from django_mongodb_backend import transaction as mongo_transaction
 
 from common.jobs import QUEUE_EMAIL
 from orders import services
 from orders.models import Order, OrderStatus
-from orders.notifications import mail_job_id
+from orders.notifications import IN_FLIGHT, mail_job_id, order_mails_reconcile
 from orders.tests.factories import place
 
 
@@ -51,3 +54,18 @@ def test_a_redis_outage_does_not_fail_the_write(people, goods, settings) -> None
     settings.RQ_QUEUES = {name: {"URL": "redis://127.0.0.1:1/0", "SOCKET_TIMEOUT": 1} for name in settings.RQ_QUEUES}
     order = place(people.ana, (goods.mug.pk, 1))
     assert Order.objects.get(pk=order.pk).notify_pending is True  # the reconciliation will find it
+
+
+def test_the_reconciliation_leaves_a_just_stored_event_to_the_request_that_queues_its_job(people, goods) -> None:
+    order = place(people.ana, (goods.mug.pk, 1))
+    # The moment between the write and the request's own enqueue: the event is stored, its job not queued yet.
+    django_rq.get_queue(QUEUE_EMAIL).empty()
+
+    report = order_mails_reconcile()
+    assert (report.queued, report.waiting, report.pushed_again) == (0, 1, 0)
+    assert queued_ids() == []
+    assert Order.objects.get(pk=order.pk).notify_pending is True
+
+    later = order_mails_reconcile(now=timezone.now() + IN_FLIGHT + timedelta(seconds=1))
+    assert (later.queued, later.waiting, later.pushed_again) == (1, 0, 1)  # never queued: lost, so queued here
+    assert queued_ids() == [mail_job_id(order.pk, 1)]
