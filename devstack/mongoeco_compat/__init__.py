@@ -16,6 +16,8 @@ answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 - scalar_index.py: one SQLite index serves every scalar index (mongoeco made an identical one each);
 - document_indexes.py: each index over the documents table holds its own collection's rows only;
 - changes.py: cached per-collection facts follow each write instead of being dropped;
+- outbox.py: the change outbox's gaps (writes no stream listens to) are fingerprinted without their
+  document and handed to the change-stream hub in batches, not after each write;
 - copies.py: deep copies of documents return immutable values (dates, ObjectIds, numbers) as they are;
 - reads.py and sql.py: the SQLite engine answers filters, sorts and pages in SQL, on its own connection;
 - counts.py: counting aggregations use the engine's count;
@@ -54,6 +56,8 @@ STARTUP_WRITES_DIFFERENCES = "startup_writes_differences"
 SHARED_SCALAR_INDEX = "shared_scalar_index"
 PARTIAL_DOCUMENT_INDEXES = "partial_document_indexes"
 FEATURES_FOLLOW_WRITES = "features_follow_writes"
+GAP_FINGERPRINTS_WITHOUT_DOCUMENTS = "gap_fingerprints_without_documents"
+GAP_DELIVERIES_BATCHED = "gap_deliveries_batched"
 IMMUTABLE_VALUES_UNCOPIED = "immutable_values_uncopied"
 SQL_READS = "sql_reads"
 SHARED_READS = "shared_reads"
@@ -77,6 +81,8 @@ FIXES = (
     SHARED_SCALAR_INDEX,
     PARTIAL_DOCUMENT_INDEXES,
     FEATURES_FOLLOW_WRITES,
+    GAP_FINGERPRINTS_WITHOUT_DOCUMENTS,
+    GAP_DELIVERIES_BATCHED,
     IMMUTABLE_VALUES_UNCOPIED,
     SQL_READS,
     SHARED_READS,
@@ -138,6 +144,7 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         decoding,
         document_indexes,
         explain,
+        outbox,
         page_cache,
         reads,
         scalar_index,
@@ -173,6 +180,10 @@ def apply(*, skip: tuple[str, ...] = ()) -> None:
         document_indexes.install()
     if new & {FEATURES_FOLLOW_WRITES, SQL_READS} and not _applied & {FEATURES_FOLLOW_WRITES, SQL_READS}:
         changes.install(features=FEATURES_FOLLOW_WRITES in wanted)
+    if GAP_FINGERPRINTS_WITHOUT_DOCUMENTS in new:
+        outbox.install_gap_fingerprints()
+    if GAP_DELIVERIES_BATCHED in new:
+        outbox.install_batched_gap_deliveries()
     if IMMUTABLE_VALUES_UNCOPIED in new:
         copies.install()
     if SQL_READS in new:
