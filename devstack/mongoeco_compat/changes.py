@@ -137,6 +137,7 @@ def drain(engine: Any, db_name: str, coll_name: str) -> Changes | None:
     return Changes(engine, db_name, coll_name, {kind for kind, _ in rows}, sorted({key for _, key in rows}))
 
 
+@functools.lru_cache(maxsize=4096)  # built again for every write otherwise; a few dozen distinct flags
 def feature_predicate(feature: str) -> str | None:
     """The row test behind one of mongoeco's cached flags (its own SQL); None when not known here."""
     from mongoeco.engines.sqlite_query import json_path_for_field, path_array_prefixes
@@ -187,8 +188,6 @@ def tagged_type_path(field_path: str) -> str:
 
 def follow_changes(engine: Any, changes: Changes) -> None:
     """Update the collection's cached flags (mongoeco's and ours) for ``changes``."""
-    from devstack.mongoeco_compat.sql import FieldSQL
-
     namespace = (changes.db_name, changes.coll_name)
     features = engine._collection_features_cache
     ours = [key for key in features if key[:2] == namespace]
@@ -199,7 +198,14 @@ def follow_changes(engine: Any, changes: Changes) -> None:
             features.pop(key, None)
     undecided = state(engine).undecided.get(namespace)
     if undecided:
-        changes.follow(undecided, list(undecided), lambda path: FieldSQL(path).undecided)
+        changes.follow(undecided, list(undecided), _undecided_sql)
+
+
+@functools.lru_cache(maxsize=4096)
+def _undecided_sql(path: str) -> str:
+    from devstack.mongoeco_compat.sql import FieldSQL
+
+    return FieldSQL(path).undecided
 
 
 def catch_up(engine: Any, db_name: str, coll_name: str) -> bool:
