@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -332,14 +333,18 @@ class ReconcileReport:
     pushed_again: int = 0  # orders with an e-mail queued here, whose current state was pushed again
 
 
-def _replaceable(job_id: str, now: datetime) -> bool:
+def _replaceable(job_id: str, now: datetime, *, order_id: ObjectId, seq: int) -> bool:
     """True when the job ``job_id`` is gone, or done while its event is not, or its worker died
     (started longer than a lease ago), or it was taken from its queue and never started; such a job
-    is deleted, so the event can be queued again."""
+    is deleted, so the event can be queued again.
+
+    The event's state is read again after the job's: the reconciliation read the order before, and a
+    job that ended since then recorded its outcome before it ended.
+    """
     try:
         job = Job.fetch(job_id, connection=django_rq.get_connection(QUEUE_EMAIL))
     except Exception:  # noqa: BLE001 - gone since the enqueue said it existed: queue it again
-        return True
+        return not _settled_or_held(order_id, seq, now)
     status = job.get_status()
     started = job.started_at.replace(tzinfo=UTC) if job.started_at else None
     stuck = status == JobStatus.QUEUED and _taken_and_never_started(job, now)
@@ -347,12 +352,19 @@ def _replaceable(job_id: str, now: datetime) -> bool:
         status == JobStatus.FINISHED
         or (status == JobStatus.STARTED and started is not None and started < now - _lease())
         or stuck
-    ):
+    ) and not _settled_or_held(order_id, seq, now):
         job.delete()
         if stuck:  # a worker's start takes it off the intermediate list; this one never started
             django_rq.get_queue(QUEUE_EMAIL).intermediate_queue.remove(job.id)
         return True
     return False
+
+
+def _settled_or_held(order_id: ObjectId, seq: int, now: datetime) -> bool:
+    """The event's e-mail is final, or a live claim holds it (read now, from the order)."""
+    state = _state_of(order_id, seq)
+    held = state.get("state") in (CLAIMED, HANDING_OVER) and _aware(state["until"]) > now
+    return held or state.get("state") in FINAL
 
 
 def _taken_and_never_started(job: Job, now: datetime) -> bool:
@@ -373,8 +385,7 @@ def order_mails_reconcile(*, batch: int = 500, now: datetime | None = None) -> R
     """
     report, now = ReconcileReport(), now or timezone.now()
     queued_orders: list[ObjectId] = []
-    pending = _collection().find({NOTIFY_PENDING: True}, {"seq": 1, "events": 1, NOTIFICATIONS: 1}).limit(batch)
-    for document in pending:
+    for document in _flagged_orders(batch):
         undone = _undone_seqs(document, now)
         if not undone:
             _collection().update_one(
@@ -398,7 +409,7 @@ def order_mails_reconcile(*, batch: int = 500, now: datetime | None = None) -> R
             job_id = mail_job_id(document["_id"], seq)
             args = (str(document["_id"]), seq)
             job = job_enqueue(JOB, queue=QUEUE_EMAIL, args=args, job_id=job_id, retry=email_retry())
-            if job is None and _replaceable(job_id, now):
+            if job is None and _replaceable(job_id, now, order_id=document["_id"], seq=seq):
                 job = job_enqueue(JOB, queue=QUEUE_EMAIL, args=args, job_id=job_id, retry=email_retry())
             if job is None:
                 report.waiting += 1
@@ -409,6 +420,11 @@ def order_mails_reconcile(*, batch: int = 500, now: datetime | None = None) -> R
                 logger.warning("order e-mail %s queued by the reconciliation", job_id)
     report.pushed_again = _push_again(queued_orders)
     return report
+
+
+def _flagged_orders(batch: int) -> Iterable[dict[str, Any]]:
+    """Orders whose events are not all e-mailed, as the reconciliation reads them: once, at its start."""
+    return _collection().find({NOTIFY_PENDING: True}, {"seq": 1, "events": 1, NOTIFICATIONS: 1}).limit(batch)
 
 
 def _push_again(order_ids: list[ObjectId]) -> int:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import django_rq
+import pytest
+from django.core import mail
 from django.db import connection
 from django.utils import timezone
 from django_mongodb_backend import transaction as mongo_transaction
 
 from common.jobs import QUEUE_EMAIL
-from orders import services
+from orders import notifications, services
 from orders.models import Order, OrderStatus
 from orders.notifications import IN_FLIGHT, mail_job_id, order_mails_reconcile
 from orders.tests.factories import place
+from tests.jobs.workers import jobs_run
 
 
 def queued_ids() -> list[str]:
@@ -69,3 +72,18 @@ def test_the_reconciliation_leaves_a_just_stored_event_to_the_request_that_queue
     later = order_mails_reconcile(now=timezone.now() + IN_FLIGHT + timedelta(seconds=1))
     assert (later.queued, later.waiting, later.pushed_again) == (1, 0, 1)  # never queued: lost, so queued here
     assert queued_ids() == [mail_job_id(order.pk, 1)]
+
+
+def test_an_email_sent_after_the_reconciliation_read_its_order_is_not_queued_again(
+    people, goods, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    order = place(people.ana, (goods.mug.pk, 1))
+    read_by_the_run = list(notifications._flagged_orders(500))  # its e-mail still to send
+    jobs_run(QUEUE_EMAIL)  # then a worker sends it, records it and ends its job
+    assert [message.to for message in mail.outbox] == [[order.email]]
+    monkeypatch.setattr(notifications, "_flagged_orders", lambda batch: read_by_the_run)
+
+    report = order_mails_reconcile(now=timezone.now() + IN_FLIGHT + timedelta(seconds=1))
+    assert (report.queued, report.pushed_again) == (0, 0)
+    assert django_rq.get_queue(QUEUE_EMAIL).count == 0
+    assert notifications.order_mail_states(order_id=order.pk)[1].state == notifications.SENT
