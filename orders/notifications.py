@@ -360,11 +360,15 @@ def _replaceable(job_id: str, now: datetime, *, order_id: ObjectId, seq: int) ->
     return False
 
 
+def _held(state: dict[str, Any], now: datetime) -> bool:
+    """A worker's claim on the event (``state``, from the order) whose lease has not run out."""
+    return state.get("state") in (CLAIMED, HANDING_OVER) and _aware(state["until"]) > now
+
+
 def _settled_or_held(order_id: ObjectId, seq: int, now: datetime) -> bool:
     """The event's e-mail is final, or a live claim holds it (read now, from the order)."""
     state = _state_of(order_id, seq)
-    held = state.get("state") in (CLAIMED, HANDING_OVER) and _aware(state["until"]) > now
-    return held or state.get("state") in FINAL
+    return state.get("state") in FINAL or _held(state, now)
 
 
 def _taken_and_never_started(job: Job, now: datetime) -> bool:
@@ -397,7 +401,7 @@ def order_mails_reconcile(*, batch: int = 500, now: datetime | None = None) -> R
         stored_at = {int(event["seq"]): _aware(event["at"]) for event in document["events"]}
         for seq in undone:
             state = states.get(f"s{seq}") or {}
-            if state.get("state") in (CLAIMED, HANDING_OVER) and _aware(state["until"]) > now:
+            if _held(state, now):
                 report.waiting += 1
                 continue
             if state.get("state") == HANDING_OVER:
