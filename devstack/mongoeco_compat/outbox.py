@@ -1,4 +1,4 @@
-"""The SQLite engine's change outbox, at a cost that fits what listens to it.
+"""mongoeco's change outbox, at a cost that fits what listens to it.
 
 Every write to a file adds a row to mongoeco's change outbox, and after every write the client's
 change-stream hub is handed the rows it has not seen. While no change stream listens, a row is a
@@ -19,7 +19,8 @@ server's CPU time per ``update_one`` of an order:
   (an UPDATE and a commit), a compaction (DELETEs and a commit) and the lease's release (one more
   commit): about a fifth of the server's CPU per ``update_one``, and more as the outbox fills.
   While the hub has no stream and no journal (``should_publish_events()`` is false), the rows are
-  now handed over once every ``GAP_DELIVERY_EVERY`` writes instead of after each; a write while a
+  now handed over once every ``GAP_DELIVERY_EVERY`` writes instead of after each (in the engines'
+  shared adapter, so the memory engine's test servers batch their hand-overs too); a write while a
   stream listens, and the opening of a stream, hand over everything pending first, so a stream
   sees the same events and the same gaps, in the same order, as without the fix. The outbox holds
   at most that many rows more between compactions.
