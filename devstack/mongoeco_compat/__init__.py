@@ -15,7 +15,8 @@ answers); ``python -m devstack.mongo_server --without-fix NAME`` leaves one out.
 - startup.py: opening a file rewrites only the scalar index entries that are wrong;
 - scalar_index.py: one SQLite index serves every scalar index (mongoeco made an identical one each);
 - document_indexes.py: each index over the documents table holds its own collection's rows only;
-- changes.py: cached per-collection facts follow each write instead of being dropped;
+- changes.py: cached per-collection facts follow each write instead of being dropped, tested on the
+  written rows in Python (stored_json.py reads the stored JSON as SQLite's JSON functions do);
 - outbox.py: the change outbox's gaps (writes no stream listens to) are fingerprinted without their
   document and handed to the change-stream hub in batches, not after each write;
 - copies.py: deep copies of documents return immutable values (dates, ObjectIds, numbers) as they are;

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from devstack.mongoeco_compat.stored_json import json_type, walker
+
 CHANGE_LOG = "tienda_changed_documents"
 _KINDS = ("insert", "update", "delete")
 _STATE = "_tienda_compat_state"
@@ -52,6 +54,10 @@ def text_sql(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _marks(values: list[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
 def namespace_sql(db_name: str, coll_name: str) -> str:
     # Literals, not parameters: SQLite uses a partial index only when it can see the WHERE implies it.
     return f"db_name = {text_sql(db_name)} AND coll_name = {text_sql(coll_name)}"
@@ -73,6 +79,18 @@ def install_change_log(connection: sqlite3.Connection) -> None:
 
 
 @dataclass(frozen=True)
+class RowTest:
+    """A "this row has P" test: SQL over the stored JSON, and the same test in Python where one is known.
+
+    ``in_python`` takes the parsed document and answers True or False, or None to leave that row's
+    answer to the SQL (stored_json.py, ``sql.undecided_in``).
+    """
+
+    sql: str
+    in_python: Callable[[Any], bool | None] | None = None
+
+
+@dataclass(frozen=True)
 class Changes:
     engine: Any
     db_name: str
@@ -80,38 +98,79 @@ class Changes:
     kinds: set[str]
     keys: list[str]
 
-    def rows_with(self, predicates: list[str]) -> list[bool]:
-        """For each predicate, whether a written row that still exists satisfies it (one query per 200)."""
+    def rows_with(self, tests: list[RowTest]) -> list[bool]:
+        """For each test, whether a written row that still exists passes it.
+
+        Each written row is read and parsed once for the tests known in Python; the others, and
+        any a row leaves to SQL, run as one SQL query per 200 tests.
+        """
+        found = [False] * len(tests)
+        in_sql = [index for index, test in enumerate(tests) if test.in_python is None]
+        if len(in_sql) < len(tests):
+            documents = self._documents()
+            for index, test in enumerate(tests):
+                if test.in_python is None:
+                    continue
+                for document in documents:
+                    answer = test.in_python(document)
+                    if answer is None:
+                        in_sql.append(index)
+                        break
+                    if answer:
+                        found[index] = True
+                        break
+        for index, has in zip(in_sql, self._rows_with_sql([tests[index].sql for index in in_sql]), strict=True):
+            found[index] = has
+        return found
+
+    def _documents(self) -> list[Any]:
+        from mongoeco.core.json_compat import json_loads
+
+        documents = []
+        for keys in self._key_batches():
+            rows = self.engine._connection.execute(
+                "SELECT document FROM documents WHERE db_name = ? AND coll_name = ? "
+                f"AND storage_key IN ({_marks(keys)})",
+                (self.db_name, self.coll_name, *keys),
+            )
+            documents.extend(json_loads(document) for (document,) in rows)
+        return documents
+
+    def _rows_with_sql(self, predicates: list[str]) -> list[bool]:
         found = [False] * len(predicates)
-        for key_start in range(0, len(self.keys), 500):
-            keys = self.keys[key_start : key_start + 500]
+        if not predicates:
+            return found
+        for keys in self._key_batches():
             for start in range(0, len(predicates), 200):
                 columns = ", ".join(f"MAX(CASE WHEN ({p}) THEN 1 ELSE 0 END)" for p in predicates[start : start + 200])
                 row = self.engine._connection.execute(
                     f"SELECT {columns} FROM documents WHERE db_name = ? AND coll_name = ? "
-                    f"AND storage_key IN ({', '.join('?' for _ in keys)})",
+                    f"AND storage_key IN ({_marks(keys)})",
                     (self.db_name, self.coll_name, *keys),
                 ).fetchone()
                 for offset, value in enumerate(row or ()):
                     found[start + offset] = found[start + offset] or bool(value)
         return found
 
-    def follow(self, flags: dict[Any, Any], names: list[Any], predicate_for: Callable[[Any], str | None]) -> None:
+    def _key_batches(self) -> list[list[str]]:
+        return [self.keys[start : start + 500] for start in range(0, len(self.keys), 500)]
+
+    def follow(self, flags: dict[Any, Any], names: list[Any], test_for: Callable[[Any], RowTest | None]) -> None:
         """Update each "some row has P" flag in ``names`` for these changes, or drop it.
 
         A false flag turns true if a written row has P. A true one stays true after inserts only,
         or if a written row still has P; otherwise it is dropped (another row may or may not).
         """
-        checked: list[tuple[Any, str]] = []
+        checked: list[tuple[Any, RowTest]] = []
         for name in names:
-            predicate = predicate_for(name)
-            if predicate is None or flags[name] not in (True, False):
+            test = test_for(name)
+            if test is None or flags[name] not in (True, False):
                 flags.pop(name, None)
             elif flags[name] is False or self.kinds - {"insert"}:
-                checked.append((name, predicate))
+                checked.append((name, test))
         if not checked:
             return
-        for (name, _predicate), has in zip(checked, self.rows_with([p for _, p in checked]), strict=True):
+        for (name, _test), has in zip(checked, self.rows_with([test for _, test in checked]), strict=True):
             if flags[name] is True and not has:
                 flags.pop(name, None)
             elif has:
@@ -138,47 +197,84 @@ def drain(engine: Any, db_name: str, coll_name: str) -> Changes | None:
 
 
 @functools.lru_cache(maxsize=4096)  # built again for every write otherwise; a few dozen distinct flags
-def feature_predicate(feature: str) -> str | None:
+def feature_test(feature: str) -> RowTest | None:
     """The row test behind one of mongoeco's cached flags (its own SQL); None when not known here."""
-    from mongoeco.engines.sqlite_query import json_path_for_field, path_array_prefixes
+    from mongoeco.engines.sqlite_query import path_array_prefixes
 
     kind, _, path = feature.partition(":")
-
-    def json_type_of(field_path: str) -> str:
-        return f"json_type(document, {text_sql(json_path_for_field(field_path))})"
-
-    def json_type_is(field_path: str, json_type: str) -> str:
-        return f"{json_type_of(field_path)} = '{json_type}'"
-
     if kind == "top_level_array":
-        return json_type_is(path, "array")
+        return _json_type_is([path], "array")
     if kind == "contains_real_numeric":
-        return json_type_is(path, "real")
+        return _json_type_is([path], "real")
     if kind == "traverses_array":
         prefixes = path_array_prefixes(path)
-        return " OR ".join(json_type_is(prefix, "array") for prefix in prefixes) if prefixes else None
+        return _json_type_is(list(prefixes), "array") if prefixes else None
     if kind == "tagged_type":
         field_path, _, value_type = path.rpartition(":")
-        return tagged_type_is(field_path, value_type)
+        return _tagged_as([field_path], value_type)
     if kind == "traverses_dbref":
         parts = path.split(".")
         prefixes = [".".join(parts[:length]) for length in range(1, len(parts))]
-        return " OR ".join(tagged_type_is(prefix, "dbref") for prefix in prefixes) if prefixes else None
+        return _tagged_as(prefixes, "dbref") if prefixes else None
     if kind == "comparison_mismatch":
         field_path, _, expected = path.rpartition(":")
-        allowed = {"number": "'integer', 'real'", "string": "'text'", "bool": "'true', 'false'"}.get(expected)
+        allowed = {"number": ("integer", "real"), "string": ("text",), "bool": ("true", "false")}.get(expected)
         if allowed is None:
             return None  # mongoeco sets these true without a query
-        json_type = json_type_of(field_path)
-        return f"{json_type} IS NOT NULL AND {json_type} NOT IN ({allowed})"
+        sql_type = _json_type_sql(field_path)
+        sql = f"{sql_type} IS NOT NULL AND {sql_type} NOT IN ({', '.join(map(text_sql, allowed))})"
+        walk = walker(field_path)
+        if walk is None:
+            return RowTest(sql)
+
+        def mismatched(document: Any) -> bool:
+            found = json_type(walk(document))
+            return found is not None and found not in allowed
+
+        return RowTest(sql, mismatched)
     return None
 
 
-def tagged_type_is(field_path: str, value_type: str) -> str:
-    return f"json_extract(document, {text_sql(tagged_type_path(field_path))}) = {text_sql(value_type)}"
+def _json_type_sql(field_path: str) -> str:
+    from mongoeco.engines.sqlite_query import json_path_for_field
+
+    return f"json_type(document, {text_sql(json_path_for_field(field_path))})"
 
 
-def tagged_type_path(field_path: str) -> str:
+def _json_type_is(field_paths: list[str], wanted: str) -> RowTest:
+    """Some path's value is of JSON type ``wanted``."""
+    sql = " OR ".join(f"{_json_type_sql(field_path)} = {text_sql(wanted)}" for field_path in field_paths)
+    walks = [walker(field_path) for field_path in field_paths]
+    if None in walks:
+        return RowTest(sql)
+    return RowTest(sql, lambda document: any(json_type(walk(document)) == wanted for walk in walks))
+
+
+def _tagged_as(field_paths: list[str], value_type: str) -> RowTest:
+    """Some path holds one of mongoeco's tagged values of ``value_type`` (Decimal128, DBRef, ...)."""
+    from mongoeco.core.codec import DocumentCodec
+
+    marker, type_key = DocumentCodec._MARKER, DocumentCodec._TYPE
+    sql = " OR ".join(
+        f"json_extract(document, {text_sql(_tag_type_path(field_path))}) = {text_sql(value_type)}"
+        for field_path in field_paths
+    )
+    walks = [walker(field_path) for field_path in field_paths]
+    if None in walks:
+        return RowTest(sql)
+
+    def tagged(document: Any) -> bool:
+        for walk in walks:
+            value = walk(document)
+            tag = value.get(marker) if isinstance(value, dict) else None
+            if isinstance(tag, dict) and tag.get(type_key) == value_type and isinstance(tag[type_key], str):
+                return True
+        return False
+
+    return RowTest(sql, tagged)
+
+
+def _tag_type_path(field_path: str) -> str:
     """The JSON path of the type tag mongoeco stores for a value JSON has no type for (Int64, Decimal128, ...)."""
     from mongoeco.core.codec import DocumentCodec
     from mongoeco.engines.sqlite_query import json_path_for_field
@@ -192,20 +288,21 @@ def follow_changes(engine: Any, changes: Changes) -> None:
     features = engine._collection_features_cache
     ours = [key for key in features if key[:2] == namespace]
     if _follow_features:
-        changes.follow(features, ours, lambda key: feature_predicate(key[2]))
+        changes.follow(features, ours, lambda key: feature_test(key[2]))
     else:
         for key in ours:
             features.pop(key, None)
     undecided = state(engine).undecided.get(namespace)
     if undecided:
-        changes.follow(undecided, list(undecided), _undecided_sql)
+        changes.follow(undecided, list(undecided), undecided_test)
 
 
 @functools.lru_cache(maxsize=4096)
-def _undecided_sql(path: str) -> str:
-    from devstack.mongoeco_compat.sql import FieldSQL
+def undecided_test(path: str) -> RowTest:
+    """The row holds a value at ``path`` that the SQL reads do not order exactly (sql.py)."""
+    from devstack.mongoeco_compat.sql import FieldSQL, undecided_in
 
-    return FieldSQL(path).undecided
+    return RowTest(FieldSQL(path).undecided, lambda document: undecided_in(document, path))
 
 
 def catch_up(engine: Any, db_name: str, coll_name: str) -> bool:

@@ -30,14 +30,19 @@ from typing import Any
 from bson import ObjectId
 from mongoeco.core.codec import DocumentCodec
 
+from devstack.mongoeco_compat.stored_json import MISSING
+
 EXACT_INTEGER_LIMIT = 2**53
 MAX_DECIMAL_DIGITS = 15
 OBJECT_ID, BOOLEAN, DATE = 7, 8, 9
 _FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLAIN_DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _TAG = "$mongoeco"
+_PLAIN_TAG_TEXT = re.compile(r"[A-Za-z0-9_.:+ -]*")  # text JSON writes as it is, by Python or by SQLite
+_DECIMAL_CHARACTERS = re.compile(r"[0-9.-]*")
 _INTEGER_TAGS = ("int32", "int64")
 _DECIMAL_TAGS = ("decimal128_public", "decimal128")
+_DECIDED_TAGS = ("objectid", "datetime", "int32", "int64", "double", *_DECIMAL_TAGS)  # all others: undecided
 _COMPARISONS = {"$gt": ">", "$gte": ">=", "$lt": "<", "$lte": "<="}
 REGEX_FUNCTION = "tienda_regex_search"
 
@@ -136,6 +141,66 @@ class FieldSQL:
             parents.append(f"{self._call('json_type', path=parent)} = 'array'")
             parents.append(f"{self._call('json_type', tag_key, path=parent)} IS NOT NULL")
         return "(" + " OR ".join([*parents, f"NOT ({decided})"]) + ")"
+
+
+def undecided_in(document: dict[str, Any], name: str) -> bool | None:
+    """``FieldSQL(name).undecided`` for one stored document, parsed; None where only SQLite can tell.
+
+    The values mongoeco writes (JSON's own, arrays, documents and its tags with plain values) are
+    answered as the SQL answers them. A tag of a type the SQL may decide whose value is not plain
+    (text needing no JSON escape, an integer below 2**63) is left to SQLite: the SQL compares the
+    tag's text with one it writes itself (``genuine_tag``), and only for plain values do Python
+    and SQLite write the same text.
+    """
+    current: Any = document
+    parts = name.split(".")
+    for part in parts[:-1]:
+        current = current.get(part, MISSING) if isinstance(current, dict) else MISSING
+        if isinstance(current, list) or (isinstance(current, dict) and _TAG in current):
+            return True
+        if not isinstance(current, dict):
+            return False  # nothing at the path
+    value = current.get(parts[-1], MISSING) if isinstance(current, dict) else MISSING
+    if value is MISSING or value is None or isinstance(value, (bool, str)):
+        return False
+    if isinstance(value, int):
+        return abs(value) > EXACT_INTEGER_LIMIT
+    if isinstance(value, float):
+        return not (value.is_integer() and abs(value) <= EXACT_INTEGER_LIMIT)
+    if isinstance(value, list) or list(value) != [_TAG]:
+        return True  # an array, or a document that is no tag
+    inner = value[_TAG]
+    kind = inner.get("type") if isinstance(inner, dict) else None
+    if not isinstance(kind, str) or kind not in _DECIDED_TAGS:
+        return True
+    if list(inner) != ["type", "value"]:
+        return True  # not the text of a tag
+    tagged = inner["value"]
+    if not _plain_tag_value(tagged):
+        return None
+    if kind in ("objectid", "datetime", "int32"):
+        return False
+    if kind == "int64" and isinstance(tagged, int):
+        return abs(tagged) > EXACT_INTEGER_LIMIT
+    if kind in _DECIMAL_TAGS and isinstance(tagged, str):
+        return not _is_plain_decimal(tagged)
+    return None
+
+
+def _plain_tag_value(value: Any) -> bool:
+    if isinstance(value, str):
+        return _PLAIN_TAG_TEXT.fullmatch(value) is not None
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+
+
+def _is_plain_decimal(text: str) -> bool:
+    """``_plain_decimal`` in Python."""
+    digits = text.replace("-", "").lstrip("0.").replace(".", "")
+    return (
+        _DECIMAL_CHARACTERS.fullmatch(text) is not None
+        and any(c in "0123456789" for c in text)
+        and len(digits) <= MAX_DECIMAL_DIGITS
+    )
 
 
 def _plain_decimal(text: str) -> str:
