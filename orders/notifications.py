@@ -133,14 +133,23 @@ def _hand_over(*, order_id: ObjectId, seq: int, token: str) -> bool:
     return result.modified_count == 1
 
 
-def _final(*, order_id: ObjectId, seq: int, state: str, reason: str = "", match: dict[str, Any]) -> bool:
+def _final(
+    *, order_id: ObjectId, seq: int, state: str, reason: str = "", match: dict[str, Any],
+    and_clear_if: dict[str, Any] | None = None,
+) -> bool:  # fmt: skip
+    """Move the event to a final state where ``match`` holds for it.
+
+    With ``and_clear_if`` (conditions on the order), the update also clears ``notify_pending``,
+    and matches only where those hold as well.
+    """
     path = _state_path(seq)
     result = _collection().update_one(
-        {"_id": order_id, **{f"{path}.{field}": value for field, value in match.items()}},
+        {"_id": order_id, **{f"{path}.{field}": value for field, value in match.items()}, **(and_clear_if or {})},
         {
             "$set": {
                 f"{path}.state": state, f"{path}.at": timezone.now(), f"{path}.reason": reason[:300],
                 **({NOTIFY_UNKNOWN: True} if state == UNKNOWN else {}),
+                **({NOTIFY_PENDING: False} if and_clear_if is not None else {}),
             },
             "$unset": {f"{path}.until": "", f"{path}.token": ""},
         },
@@ -148,9 +157,20 @@ def _final(*, order_id: ObjectId, seq: int, state: str, reason: str = "", match:
     return result.modified_count == 1
 
 
-def _record(*, order_id: ObjectId, seq: int, token: str, state: str, reason: str = "") -> bool:
-    """A final state, only while this job holds the event."""
-    return _final(order_id=order_id, seq=seq, state=state, reason=reason, match={"token": token})
+def _record(*, order_id: ObjectId, seq: int, last_seq: int, token: str, state: str, reason: str = "") -> bool:
+    """A final state, only while this job holds the event; then clear ``notify_pending`` if every event is final.
+
+    ``last_seq`` is the order's last event as the job read it. Usually every other event is final
+    by then, and one update records the state and clears the flag; otherwise the state is recorded
+    alone, and the flag is cleared by a second update if every event is final after all (another
+    job finished meanwhile).
+    """
+    held, others_final = {"token": token}, _all_final(last_seq, but=seq)
+    if _final(order_id=order_id, seq=seq, state=state, reason=reason, match=held, and_clear_if=others_final):
+        return True
+    recorded = _final(order_id=order_id, seq=seq, state=state, reason=reason, match=held)
+    _clear_pending_if_done(order_id, last_seq)
+    return recorded
 
 
 def _unknown_if_abandoned(*, order_id: ObjectId, seq: int, now: datetime) -> bool:
@@ -195,14 +215,18 @@ def _undone_seqs(document: dict[str, Any], now: datetime) -> list[int]:
     return undone
 
 
+def _all_final(seq: int, *, but: int = 0) -> dict[str, Any]:
+    """The order's conditions: its last event is ``seq``, and events 1..``seq`` (all ``but`` one) are final."""
+    return {"seq": seq, **{f"{_state_path(n)}.state": {"$in": list(FINAL)} for n in range(1, seq + 1) if n != but}}
+
+
 def _clear_pending_if_done(order_id: ObjectId, seq: int) -> None:
     """Clear ``notify_pending`` if events 1..``seq`` are all final and no event came after them.
 
     One conditional update. Orders it leaves flagged (an event too old to e-mail, a change
     meanwhile) are cleared by the reconciliation, which looks at each event's age.
     """
-    final = {f"{_state_path(n)}.state": {"$in": list(FINAL)} for n in range(1, seq + 1)}
-    _collection().update_one({"_id": order_id, "seq": seq, **final}, {"$set": {NOTIFY_PENDING: False}})
+    _collection().update_one({"_id": order_id, **_all_final(seq)}, {"$set": {NOTIFY_PENDING: False}})
 
 
 @dataclass(frozen=True)
@@ -295,8 +319,7 @@ def order_event_mail_send(*, order_id: str, seq: int) -> str:
         mail = mail_render(name=template, context=context, language=order.user.language or settings.LANGUAGE_CODE)
         mail_send(to=order.email, mail=mail, message_id=_message_id(order.pk, seq), on_hand_over=hand_over)
     except MailRejected as error:
-        _record(order_id=pk, seq=seq, token=token, state=FAILED, reason=error.reason)
-        _clear_pending_if_done(pk, order.seq)
+        _record(order_id=pk, seq=seq, last_seq=order.seq, token=token, state=FAILED, reason=error.reason)
         logger.error(
             "order %s event %d: the mail server refused %s for good: %s", order.number, seq, order.email, error
         )
@@ -309,15 +332,16 @@ def order_event_mail_send(*, order_id: str, seq: int) -> str:
         if not handed_over or isinstance(error, MailDeferred):
             _release(order_id=pk, seq=seq, token=token)  # nothing was delivered: the retry sends it
             raise
-        _record(order_id=pk, seq=seq, token=token, state=UNKNOWN, reason=f"no answer after the hand-over: {error!r}")
-        _clear_pending_if_done(pk, order.seq)
+        _record(
+            order_id=pk, seq=seq, last_seq=order.seq, token=token, state=UNKNOWN,
+            reason=f"no answer after the hand-over: {error!r}",
+        )  # fmt: skip
         logger.error("order %s event %d: delivery unknown (%r); not sent again", order.number, seq, error)
         if not isinstance(error, Exception):
             raise  # the worker is stopping: let it
         return OUTCOME_UNKNOWN
-    if not _record(order_id=pk, seq=seq, token=token, state=SENT):
+    if not _record(order_id=pk, seq=seq, last_seq=order.seq, token=token, state=SENT):
         logger.error("order %s event %d: sent, but the claim was lost before it was recorded", order.number, seq)
-    _clear_pending_if_done(pk, order.seq)
     return OUTCOME_SENT
 
 

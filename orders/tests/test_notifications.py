@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_mongodb_backend import transaction as mongo_transaction
 
 from common.jobs import QUEUE_EMAIL
+from common.mongo_commands import mongo_commands
 from orders import notifications, services
 from orders.models import Order, OrderStatus
 from orders.notifications import IN_FLIGHT, mail_job_id, order_mails_reconcile
@@ -87,3 +88,38 @@ def test_an_email_sent_after_the_reconciliation_read_its_order_is_not_queued_aga
     assert (report.queued, report.pushed_again) == (0, 0)
     assert django_rq.get_queue(QUEUE_EMAIL).count == 0
     assert notifications.order_mail_states(order_id=order.pk)[1].state == notifications.SENT
+
+
+def order_updates(sent: list[str]) -> int:
+    return sent.count(f"update {Order._meta.db_table}")
+
+
+def test_the_last_events_email_is_recorded_and_the_order_cleared_in_one_update(people, goods) -> None:
+    order = place(people.ana, (goods.mug.pk, 1))
+    jobs_run(QUEUE_EMAIL)
+    services.order_pay(order=order, actor=people.ana)
+
+    with mongo_commands() as sent:
+        jobs_run(QUEUE_EMAIL)
+    assert order_updates(sent) == 3  # the claim, the hand-over, and the outcome with the flag
+    stored = Order.objects.get(pk=order.pk)
+    assert stored.notify_pending is False
+    assert [state.state for state in notifications.order_mail_states(order_id=order.pk).values()] == ["sent", "sent"]
+
+
+def test_an_email_sent_while_an_earlier_one_waits_leaves_the_order_flagged_until_that_one_is_sent(
+    people, goods
+) -> None:
+    order = place(people.ana, (goods.mug.pk, 1))
+    services.order_pay(order=order, actor=people.ana)
+    django_rq.get_queue(QUEUE_EMAIL).empty()
+
+    with mongo_commands() as sent:
+        outcome = notifications.order_event_mail_send(order_id=str(order.pk), seq=2)
+    assert outcome == notifications.OUTCOME_SENT
+    assert order_updates(sent) == 5  # the outcome alone, then the flag's own update, which matches nothing
+    assert Order.objects.get(pk=order.pk).notify_pending is True
+
+    assert notifications.order_event_mail_send(order_id=str(order.pk), seq=1) == notifications.OUTCOME_SENT
+    assert Order.objects.get(pk=order.pk).notify_pending is False
+    assert [message.to for message in mail.outbox] == [[order.email]] * 2
