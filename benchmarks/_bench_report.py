@@ -108,15 +108,21 @@ def push_table(push: Run) -> str:
         return "(not measured)"
     lines = [
         "| N | connect s | deliveries | lost | failed connects | p50 / p99 / max ms from POST "
-        "| p50 / p99 ms from commit | POST p50 ms | msgs/s |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| p50 / p99 ms from commit | POST p50 ms | msgs/s "
+        "| slowest change: last copy ms from the POST (POST; first / last copy from stored) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in push.figures:
         post, commit = r["from_post_ms"], r["from_commit_ms"]
+        worst = (r.get("slowest") or [None])[0]
+        slowest = "n/a" if worst is None else (
+            f"#{worst['change']} ({worst['sent_utc']} UTC): {worst['last_from_post_ms']:,.0f} "
+            f"({worst['post_ms']:,.0f}; {worst['first_ms']:,.0f} / {worst['last_ms']:,.0f})"
+        )  # fmt: skip
         lines.append(
             f"| {r['clients']:,} | {r['connect_s']:.1f} | {r['deliveries']:,} | {r['lost']:,} | {r['failed_connects']} "
             f"| {post['p50']:.1f} / {post['p99']:.1f} / {post['max']:.1f} | {commit['p50']:.1f} / {commit['p99']:.1f} "
-            f"| {r['post_ms_p50']:.1f} | {r['msgs_per_s']:,.0f} |"
+            f"| {r['post_ms_p50']:.1f} | {r['msgs_per_s']:,.0f} | {slowest} |"
         )
     return "\n".join(lines)
 

@@ -55,7 +55,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -260,6 +260,18 @@ class Change:
 
 
 @dataclass
+class ChangeTiming:
+    """One status change: when it was sent, its POST, and when its copies arrived (from stored, from the POST)."""
+
+    index: int
+    sent_at: float  # time.time() just before the POST, to match against the server's log
+    post_ms: float
+    first_ms: float
+    last_ms: float
+    last_from_post_ms: float
+
+
+@dataclass
 class RunResult:
     clients: int
     connect_s: float
@@ -284,6 +296,7 @@ class RunResult:
     server_closed: dict[int, int]
     group_before: int | None
     group_stale_after: int | None
+    timings: list[ChangeTiming]
 
     @property
     def delivered(self) -> int:
@@ -388,8 +401,9 @@ async def measure(
     stale = await probe.settle(group_before)
 
     from_stored, from_post, from_commit, spread, arrivals, first = [], [], [], [], [], []
+    timings: list[ChangeTiming] = []
     lost = 0
-    for change in changes:
+    for index, change in enumerate(changes):
         times = []
         stored = stored_timestamp(tally.stored_at.get((change.order_id, change.seq)))
         for client in clients:
@@ -407,6 +421,10 @@ async def measure(
             arrivals.append(max(times))
             if stored is not None:
                 first.append((min(times) + wall_minus_perf - stored) * 1000)
+                timings.append(ChangeTiming(
+                    index, change.t0 + wall_minus_perf, (change.t_commit - change.t0) * 1000, first[-1],
+                    (max(times) + wall_minus_perf - stored) * 1000, (max(times) - change.t0) * 1000,
+                ))  # fmt: skip
     wall = (max(arrivals) - changes[0].t0) if arrivals else 0.0
     expected = len(clients) * len(changes)
     return RunResult(
@@ -419,7 +437,7 @@ async def measure(
         client_queued_ms=[ms for client in clients for ms in client.queued_ms], server_cpu_s=server_cpu,
         seq_mismatches=mismatches,
         other_messages=sum(c.other_messages for c in clients), duplicates=sum(c.duplicates for c in clients),
-        server_closed=server_closed, group_before=group_before, group_stale_after=stale,
+        server_closed=server_closed, group_before=group_before, group_stale_after=stale, timings=timings,
     )  # fmt: skip
 
 
@@ -488,6 +506,27 @@ def detail_table(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
+def slowest(r: RunResult, count: int = 3) -> list[ChangeTiming]:
+    """The changes whose last copy arrived latest after their POST: a few of them decide the p99s.
+
+    From the POST, so that a slow request shows as well as a slow fan-out.
+    """
+    return sorted(r.timings, key=lambda timing: timing.last_from_post_ms, reverse=True)[:count]
+
+
+def utc(moment: float) -> str:
+    return datetime.fromtimestamp(moment, tz=UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def slowest_line(r: RunResult) -> str:
+    cells = [
+        f"#{t.index + 1} sent {utc(t.sent_at)} UTC: last copy {t.last_from_post_ms:,.0f} ms from the POST "
+        f"(POST {t.post_ms:,.0f} ms; first / last copy {t.first_ms:,.0f} / {t.last_ms:,.0f} ms from stored)"
+        for t in slowest(r)
+    ]
+    return f"N={r.clients:,}, slowest changes: " + ("; ".join(cells) or "none timed")
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -519,6 +558,9 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
     print(main_table(results))
     print()
     print(detail_table(results))
+    print()
+    for r in results:
+        print(slowest_line(r))
     biggest = max(results, key=lambda r: r.clients)
     p99 = percentile(biggest.from_stored_ms, 99)
     if biggest.clients < 1000:
@@ -541,7 +583,10 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
              "first_from_stored_ms": {"p50": percentile(r.first_from_stored_ms, 50),
                                       "max": max(r.first_from_stored_ms, default=None)},
              "msgs_per_s": r.msgs_per_s, "post_ms_p50": percentile(r.post_ms, 50), "failed_connects":
-             r.connect_failures} for r in results
+             r.connect_failures,
+             "slowest": [{"change": t.index + 1, "sent_utc": utc(t.sent_at), "post_ms": t.post_ms,
+                          "first_ms": t.first_ms, "last_ms": t.last_ms, "last_from_post_ms": t.last_from_post_ms}
+                         for t in slowest(r)]} for r in results
         ]  # fmt: skip
         args.json.write_text(json.dumps(payload, indent=2))
     failed = [r for r in results
