@@ -54,7 +54,8 @@ def text_sql(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _marks(values: list[Any]) -> str:
+def placeholders(values: list[Any]) -> str:
+    """One ``?`` per value, for ``IN (...)``."""
     return ", ".join("?" for _ in values)
 
 
@@ -130,7 +131,7 @@ class Changes:
         for keys in self._key_batches():
             rows = self.engine._connection.execute(
                 "SELECT document FROM documents WHERE db_name = ? AND coll_name = ? "
-                f"AND storage_key IN ({_marks(keys)})",
+                f"AND storage_key IN ({placeholders(keys)})",
                 (self.db_name, self.coll_name, *keys),
             )
             documents.extend(json_loads(document) for (document,) in rows)
@@ -145,7 +146,7 @@ class Changes:
                 columns = ", ".join(f"MAX(CASE WHEN ({p}) THEN 1 ELSE 0 END)" for p in predicates[start : start + 200])
                 row = self.engine._connection.execute(
                     f"SELECT {columns} FROM documents WHERE db_name = ? AND coll_name = ? "
-                    f"AND storage_key IN ({_marks(keys)})",
+                    f"AND storage_key IN ({placeholders(keys)})",
                     (self.db_name, self.coll_name, *keys),
                 ).fetchone()
                 for offset, value in enumerate(row or ()):
@@ -221,17 +222,12 @@ def feature_test(feature: str) -> RowTest | None:
         allowed = {"number": ("integer", "real"), "string": ("text",), "bool": ("true", "false")}.get(expected)
         if allowed is None:
             return None  # mongoeco sets these true without a query
-        sql_type = _json_type_sql(field_path)
-        sql = f"{sql_type} IS NOT NULL AND {sql_type} NOT IN ({', '.join(map(text_sql, allowed))})"
-        walk = walker(field_path)
-        if walk is None:
-            return RowTest(sql)
 
-        def mismatched(document: Any) -> bool:
-            found = json_type(walk(document))
-            return found is not None and found not in allowed
+        def mismatch_sql(at: str) -> str:
+            sql_type = _json_type_sql(at)
+            return f"{sql_type} IS NOT NULL AND {sql_type} NOT IN ({', '.join(map(text_sql, allowed))})"
 
-        return RowTest(sql, mismatched)
+        return _some_path([field_path], mismatch_sql, lambda value: json_type(value) not in (None, *allowed))
     return None
 
 
@@ -241,13 +237,24 @@ def _json_type_sql(field_path: str) -> str:
     return f"json_type(document, {text_sql(json_path_for_field(field_path))})"
 
 
-def _json_type_is(field_paths: list[str], wanted: str) -> RowTest:
-    """Some path's value is of JSON type ``wanted``."""
-    sql = " OR ".join(f"{_json_type_sql(field_path)} = {text_sql(wanted)}" for field_path in field_paths)
+def _some_path(field_paths: list[str], sql_for: Callable[[str], str], holds: Callable[[Any], bool]) -> RowTest:
+    """Some path's value passes the test: ``sql_for(path)`` in SQL, ``holds(value)`` on the parsed document.
+
+    Only SQL when a path is not one Python reads as SQLite does (stored_json.py ``walker``).
+    """
+    sql = " OR ".join(sql_for(field_path) for field_path in field_paths)
     walks = [walker(field_path) for field_path in field_paths]
     if None in walks:
         return RowTest(sql)
-    return RowTest(sql, lambda document: any(json_type(walk(document)) == wanted for walk in walks))
+    return RowTest(sql, lambda document: any(holds(walk(document)) for walk in walks))
+
+
+def _json_type_is(field_paths: list[str], wanted: str) -> RowTest:
+    """Some path's value is of JSON type ``wanted``."""
+    return _some_path(
+        field_paths, lambda field_path: f"{_json_type_sql(field_path)} = {text_sql(wanted)}",
+        lambda value: json_type(value) == wanted,
+    )  # fmt: skip
 
 
 def _tagged_as(field_paths: list[str], value_type: str) -> RowTest:
@@ -255,23 +262,16 @@ def _tagged_as(field_paths: list[str], value_type: str) -> RowTest:
     from mongoeco.core.codec import DocumentCodec
 
     marker, type_key = DocumentCodec._MARKER, DocumentCodec._TYPE
-    sql = " OR ".join(
-        f"json_extract(document, {text_sql(_tag_type_path(field_path))}) = {text_sql(value_type)}"
-        for field_path in field_paths
+
+    def tagged(value: Any) -> bool:
+        tag = value.get(marker) if isinstance(value, dict) else None
+        return isinstance(tag, dict) and isinstance(tag.get(type_key), str) and tag[type_key] == value_type
+
+    return _some_path(
+        field_paths,
+        lambda field_path: f"json_extract(document, {text_sql(_tag_type_path(field_path))}) = {text_sql(value_type)}",
+        tagged,
     )
-    walks = [walker(field_path) for field_path in field_paths]
-    if None in walks:
-        return RowTest(sql)
-
-    def tagged(document: Any) -> bool:
-        for walk in walks:
-            value = walk(document)
-            tag = value.get(marker) if isinstance(value, dict) else None
-            if isinstance(tag, dict) and tag.get(type_key) == value_type and isinstance(tag[type_key], str):
-                return True
-        return False
-
-    return RowTest(sql, tagged)
 
 
 def _tag_type_path(field_path: str) -> str:

@@ -21,7 +21,7 @@ import sqlite3
 from typing import Any
 
 from devstack.mongoeco_compat import changes
-from devstack.mongoeco_compat.changes import namespace_sql, quote_identifier, state, text_sql
+from devstack.mongoeco_compat.changes import namespace_sql, placeholders, quote_identifier, state, text_sql
 from devstack.mongoeco_compat.sql import REGEX_FUNCTION, Compiled, FieldSQL, Unsupported, compile_query, regex_search
 
 COMPANION_PREFIX = "tienda_key_"
@@ -209,7 +209,7 @@ def sql_read_plan(
     conditions = [namespace_sql(db_name, coll_name)]
     params: list[Any] = []
     if compiled.ids is not None:
-        conditions.append(f"storage_key IN ({', '.join('?' for _ in compiled.ids)})")
+        conditions.append(f"storage_key IN ({placeholders(compiled.ids)})")
         params += [engine._storage_key(value) for value in compiled.ids]
     else:
         index = choose_index(state(engine).companions.get((db_name, coll_name), []), compiled)
