@@ -285,7 +285,6 @@ class RunResult:
     lost: int
     msgs_per_s: float
     spread_ms: list[float]
-    first_from_stored_ms: list[float]  # per change: its first copy's receipt, from the stored change
     loop_lag_max_ms: float
     client_cpu: float
     client_queued_ms: list[float]
@@ -301,6 +300,11 @@ class RunResult:
     @property
     def delivered(self) -> int:
         return self.expected - self.lost
+
+    @property
+    def first_from_stored_ms(self) -> list[float]:
+        """Per change: its first copy's receipt, from the stored change."""
+        return [timing.first_ms for timing in self.timings]
 
     @property
     def post_ms(self) -> list[float]:
@@ -400,7 +404,7 @@ async def measure(
         await close_clients(clients)
     stale = await probe.settle(group_before)
 
-    from_stored, from_post, from_commit, spread, arrivals, first = [], [], [], [], [], []
+    from_stored, from_post, from_commit, spread, arrivals = [], [], [], [], []
     timings: list[ChangeTiming] = []
     lost = 0
     for index, change in enumerate(changes):
@@ -420,10 +424,10 @@ async def measure(
             spread.append((max(times) - min(times)) * 1000)
             arrivals.append(max(times))
             if stored is not None:
-                first.append((min(times) + wall_minus_perf - stored) * 1000)
                 timings.append(ChangeTiming(
-                    index, change.t0 + wall_minus_perf, (change.t_commit - change.t0) * 1000, first[-1],
-                    (max(times) + wall_minus_perf - stored) * 1000, (max(times) - change.t0) * 1000,
+                    index, change.t0 + wall_minus_perf, (change.t_commit - change.t0) * 1000,
+                    (min(times) + wall_minus_perf - stored) * 1000, (max(times) + wall_minus_perf - stored) * 1000,
+                    (max(times) - change.t0) * 1000,
                 ))  # fmt: skip
     wall = (max(arrivals) - changes[0].t0) if arrivals else 0.0
     expected = len(clients) * len(changes)
@@ -432,7 +436,6 @@ async def measure(
         connect_failures=failures, changes=changes, from_stored_ms=from_stored, from_post_ms=from_post,
         from_commit_ms=from_commit,
         expected=expected, lost=lost, msgs_per_s=(expected - lost) / wall if wall else 0.0, spread_ms=spread,
-        first_from_stored_ms=first,
         loop_lag_max_ms=lag_ms, client_cpu=client_cpu,
         client_queued_ms=[ms for client in clients for ms in client.queued_ms], server_cpu_s=server_cpu,
         seq_mismatches=mismatches,
