@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from devstack.__main__ import asgi_server_argv, worker_argv
-from devstack.processes import ManagedProcess, ProcessGroup, free_port, port_in_use
+from devstack.processes import ManagedProcess, ProcessGroup, free_port
 from devstack.services import start_mongo, start_redis
 
 if TYPE_CHECKING:
@@ -191,23 +192,23 @@ def wire_server(
     with every compatibility fix but those in ``without``, and a client connected to it."""
     import pymongo
 
-    port = free_port()
-    argv = [sys.executable, "-m", "devstack.mongo_server", "--port", str(port)]
+    from devstack.mongo_server import READY_MARKER
+
+    # Port 0: the server binds a port the system picks and prints it. A port chosen here first could be
+    # taken by another process before the server binds it, and that listener would look like the server.
+    argv = [sys.executable, "-m", "devstack.mongo_server", "--port", "0"]
     argv += ["--engine", "sqlite", "--path", str(sqlite_path)] if sqlite_path else ["--engine", "memory"]
     for fix in without:
         argv += ["--without-fix", fix]
-    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL)  # noqa: S603 - argv built here
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603 - argv built here
     try:
-        deadline = time.monotonic() + timeout
-        while not port_in_use(port):
-            if process.poll() is not None:
-                raise RuntimeError("mongoeco server exited during start-up")
-            if time.monotonic() > deadline:
-                raise RuntimeError("mongoeco server did not start")
-            time.sleep(0.05)
-        client = pymongo.MongoClient(
-            f"mongodb://127.0.0.1:{port}/?directConnection=true", serverSelectionTimeoutMS=5000
-        )
+        if not select.select([process.stdout], [], [], timeout)[0]:
+            raise RuntimeError("mongoeco server did not start")
+        ready = process.stdout.readline() if process.stdout else ""  # READY is all it prints on stdout
+        if not ready.startswith(READY_MARKER):
+            raise RuntimeError(f"mongoeco server exited during start-up (code {process.wait(15)})")
+        uri = ready.split()[1]
+        client = pymongo.MongoClient(f"{uri}?directConnection=true", serverSelectionTimeoutMS=5000)
         try:
             yield client
         finally:
