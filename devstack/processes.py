@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ctypes
+import functools
+import itertools
 import os
+import random
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,11 +111,41 @@ class ProcessGroup:
             process.stop()
 
 
+# Ports for the servers the tools start come from below Linux's ephemeral range (32768 and up by
+# default), where the system never picks one for a client connection or a bind to port 0, and each
+# pytest-xdist worker takes them from a block of its own, handing out each port once in turn. A port
+# chosen here stays free until the server started on it binds it a moment later: the connections and
+# servers of the tests running beside it cannot take it meanwhile.
+PORT_BLOCKS_FROM = 20_000
+PORT_BLOCK_SIZE = 1_000
+WORKER_PORT_BLOCKS = 8  # xdist workers gw0-gw7 (more wrap around); other processes share 4 more by pid
+OTHER_PORT_BLOCKS = 4
+
+
+@functools.cache
+def _ports() -> Iterator[int]:
+    """This process's ports in turn, from a random start in its block."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit():
+        block = int(worker[2:]) % WORKER_PORT_BLOCKS
+    else:
+        block = WORKER_PORT_BLOCKS + os.getpid() % OTHER_PORT_BLOCKS
+    first = PORT_BLOCKS_FROM + block * PORT_BLOCK_SIZE
+    start = random.randrange(PORT_BLOCK_SIZE)  # noqa: S311 - spreads processes sharing a block, not a secret
+    return itertools.cycle([first + (start + offset) % PORT_BLOCK_SIZE for offset in range(PORT_BLOCK_SIZE)])
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing is bound to, and that this process has not handed out lately."""
+    for port in itertools.islice(_ports(), PORT_BLOCK_SIZE):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    last = PORT_BLOCKS_FROM + PORT_BLOCK_SIZE * (WORKER_PORT_BLOCKS + OTHER_PORT_BLOCKS) - 1
+    raise StartupError(f"all {PORT_BLOCK_SIZE} TCP ports of this process's block ({PORT_BLOCKS_FROM}-{last}) are taken")
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
