@@ -213,7 +213,8 @@ class HttpOrders:
 
 
 class GroupProbe:
-    """Counts the staff group's members in the server's Redis, when reachable (diagnostics only)."""
+    """Counts the staff group's members in the server's Redis, when reachable (diagnostics only): one per
+    server process that has relayed to a staff page (common/fanout.py), none per socket."""
 
     def __init__(self, redis_url: str) -> None:
         self._client: Any = None
@@ -232,16 +233,6 @@ class GroupProbe:
         except Exception:  # noqa: BLE001 - diagnostics only: no Redis, no figure
             self._client = None
             return None
-
-    async def settle(self, baseline: int | None, wait_s: float = 5.0, every_s: float = 0.25) -> int | None:
-        """Members left over ``baseline`` once disconnects had ``wait_s`` to be processed."""
-        size = await self.size()
-        for _ in range(int(wait_s / every_s)):
-            if size is None or baseline is None or size <= baseline:
-                break
-            await asyncio.sleep(every_s)
-            size = await self.size()
-        return None if size is None or baseline is None else size - baseline
 
     async def close(self) -> None:
         if self._client is not None:
@@ -294,7 +285,7 @@ class RunResult:
     duplicates: int
     server_closed: dict[int, int]
     group_before: int | None
-    group_stale_after: int | None
+    group_after: int | None
     timings: list[ChangeTiming]
 
     @property
@@ -402,7 +393,7 @@ async def measure(
             if client.server_close_code is not None:
                 server_closed[client.server_close_code] = server_closed.get(client.server_close_code, 0) + 1
         await close_clients(clients)
-    stale = await probe.settle(group_before)
+    group_after = await probe.size()
 
     from_stored, from_post, from_commit, spread, arrivals = [], [], [], [], []
     timings: list[ChangeTiming] = []
@@ -440,7 +431,7 @@ async def measure(
         client_queued_ms=[ms for client in clients for ms in client.queued_ms], server_cpu_s=server_cpu,
         seq_mismatches=mismatches,
         other_messages=sum(c.other_messages for c in clients), duplicates=sum(c.duplicates for c in clients),
-        server_closed=server_closed, group_before=group_before, group_stale_after=stale, timings=timings,
+        server_closed=server_closed, group_before=group_before, group_after=group_after, timings=timings,
     )  # fmt: skip
 
 
@@ -489,7 +480,7 @@ def detail_table(results: list[RunResult]) -> str:
         "| first copy from stored p50 / max ms | fan-out spread p50 / max ms | client loop lag max ms | client CPU "
         "| client read after arrival p50 / p99 ms "
         "| sockets closed by the server "
-        "| staff group before / left stale after | server CPU ms per change (µs per delivery) |",
+        "| staff group members before / after | server CPU ms per change (µs per delivery) |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
@@ -503,7 +494,7 @@ def detail_table(results: list[RunResult]) -> str:
             f"| {fmt(percentile(r.client_queued_ms, 50))} / {fmt(percentile(r.client_queued_ms, 99))} "
             f"| {sum(r.server_closed.values())}{closes} "
             f"| {'n/a' if r.group_before is None else r.group_before} / "
-            f"{'n/a' if r.group_stale_after is None else r.group_stale_after} "
+            f"{'n/a' if r.group_after is None else r.group_after} "
             f"| {server_cpu_cell(r)} |"
         )
     return "\n".join(lines)
@@ -598,11 +589,6 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
         print(f"error: N={r.clients}: {r.lost} lost, {r.connect_failures} failed connects, "
               f"{r.seq_mismatches} unexpected seq numbers, {r.duplicates} duplicate pushes",
               file=sys.stderr)  # fmt: skip
-    for r in results:
-        if r.group_stale_after:
-            print(f"warning: N={r.clients}: {STAFF_GROUP_KEY} has {r.group_stale_after} more members than before: "
-                  "server processes joining it for the first time (one each, config/fanout.py) or "
-                  "closed sockets whose disconnect failed on the server (see its log)", file=sys.stderr)  # fmt: skip
     return 1 if failed else 0
 
 
