@@ -18,7 +18,7 @@ run: ## install only what it runs, start MongoDB + Redis + the app on 127.0.0.1:
 test: ## set up, check the import contracts, run the whole suite against real Redis and MongoDB over the wire
 	@bash scripts/setup.sh --dev --browser && $(VENV)/bin/lint-imports --no-logo && exec $(PY) -m devstack test $(PYTEST_ARGS)
 
-bench: ## catalog, auth, push, signed-in, job queue, analytics and two-process benchmarks on fresh servers (5,000 products, ~15 min) -> docs/benchmarks.md
+bench: ## catalog, auth, push, signed-in, job queue, analytics and two-process benchmarks on fresh servers (5,000 products, 5-15 min with the machine) -> docs/benchmarks.md
 	@bash scripts/setup.sh --dev && exec $(PY) benchmarks/run_all.py
 
 load: ## set up, then a few minutes of mixed load on a fresh launcher and its invariants (LOAD_ARGS=...)
