@@ -154,8 +154,28 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds a socket listening on TCP ``port``; None where /proc cannot tell (not Linux)."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    listening = set()
+    for table in tables:
+        for line in table.read_text().splitlines()[1:] if table.exists() else []:
+            fields = line.split()  # sl, local address, remote address, state, ..., inode (the tenth)
+            if fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:  # 0A: LISTEN
+                listening.add(f"socket:[{fields[9]}]")
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            if os.readlink(fd) in listening:
+                return True
+        except OSError:  # closed meanwhile
+            continue
+    return False
+
+
 def wait_for_port(process: ManagedProcess, port: int, *, timeout: float = 30.0) -> None:
-    """Return once ``port`` accepts connections; fail early if ``process`` died."""
+    """Return once ``process`` listens on ``port``; fail early if it died, or if another program listens there."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not process.alive():
@@ -164,6 +184,11 @@ def wait_for_port(process: ManagedProcess, port: int, *, timeout: float = 30.0) 
                 f"port {port}.\n{process.log_tail()}"
             )
         if port_in_use(port):
+            if listens(process.pid, port) is False:
+                raise StartupError(
+                    f"Port {port} answers, but not from {process.name}: another program took it first.\n"
+                    f"{process.log_tail()}"
+                )
             return
         time.sleep(0.05)
     raise StartupError(f"{process.name} did not listen on port {port} within {timeout:.0f} s.\n{process.log_tail()}")

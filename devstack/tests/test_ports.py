@@ -1,4 +1,5 @@
-"""free_port: ports outside the system's ephemeral range, a block per xdist worker, each handed out once."""
+"""free_port: ports outside the system's ephemeral range, a block per xdist worker, each handed out once;
+wait_for_port: the process started listens there, not another program."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack.processes import PORT_BLOCK_SIZE, PORT_BLOCKS_FROM, free_port
+import pytest
+
+from devstack.processes import (
+    PORT_BLOCK_SIZE,
+    PORT_BLOCKS_FROM,
+    ProcessGroup,
+    StartupError,
+    free_port,
+    listens,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,3 +66,47 @@ def test_a_process_hands_out_each_port_once_and_skips_taken_ones() -> None:
     assert first not in ports
     assert following not in ports
     assert following + 1 in ports or following + 1 == block_start + PORT_BLOCK_SIZE
+
+
+def test_listens_tells_the_process_holding_the_port_from_others() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", free_port()))
+        held.listen()
+        port = held.getsockname()[1]
+        assert listens(os.getpid(), port) is True
+        group = ProcessGroup()
+        other = group.spawn("sleeper", [sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            assert listens(other.pid, port) is False
+        finally:
+            group.stop_all()
+    assert listens(os.getpid(), port) is False  # closed
+
+
+def test_a_port_another_program_took_is_a_startup_error_not_a_started_server() -> None:
+    group = ProcessGroup()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", free_port()))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = group.spawn("server", [sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            with pytest.raises(StartupError, match=f"Port {port} answers, but not from server"):
+                wait_for_port(server, port, timeout=5)
+        finally:
+            group.stop_all()
+
+
+def test_the_server_started_is_waited_for_until_it_listens() -> None:
+    port = free_port()
+    code = (
+        "import socket, time; time.sleep(0.3); s = socket.socket(); "
+        f"s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(30)"
+    )
+    group = ProcessGroup()
+    server = group.spawn("server", [sys.executable, "-c", code])
+    try:
+        wait_for_port(server, port, timeout=10)
+        assert listens(server.pid, port) is True
+    finally:
+        group.stop_all()
