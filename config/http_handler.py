@@ -9,9 +9,10 @@ request's context variables to the thread and back (docs/decisions/0014-requests
 
 Here a request is served as a threaded WSGI server serves it. The middleware chain is built
 synchronous. Everything from the ``request_started`` signal to the response is one call on a
-thread of the process's pool, and closing the response (the ``request_finished`` signal) is a
-second, after the response is sent. Both run in that thread's own context, which lives as long
-as the thread, as a WSGI thread's does: Django's per-context state (cache clients, the active
+thread of the process's pool. A response whose body is already in memory is closed (the
+``request_finished`` signal) at the end of that call, just before it is sent; a streaming one is
+closed by a second call, after its body is sent. Each call runs in that thread's own context,
+which lives as long as the thread, as a WSGI thread's does: Django's per-context state (cache clients, the active
 language, the URLconf) is built once per thread and reset by Django where it is per request,
 instead of being built again for every request and copied back to the event loop, which
 discards it. Requests of one process overlap while any of them waits on MongoDB or Redis. The
@@ -22,6 +23,7 @@ Redis clients are thread-safe pools too. WebSocket consumers keep asgiref's own 
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +37,8 @@ from django.http import FileResponse, HttpResponseBase
 from django.urls import set_script_prefix
 
 THREAD_NAME_PREFIX = "http-request"
+
+logger = logging.getLogger(__name__)
 
 # Each pool thread's context, kept for the thread's life (a WSGI thread's own context, likewise).
 _thread = threading.local()
@@ -65,7 +69,7 @@ class ThreadPoolASGIHandler(ASGIHandler):
         await self.handle(scope, receive, send)
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        """Django's ``handle``, with the synchronous work in two calls on the pool.
+        """Django's ``handle``, with the synchronous work in one call on the pool (two for a streaming response).
 
         Django's also watches for the client's disconnect while the view runs, to cancel async views;
         a synchronous view runs to its end either way, and the server drops what is sent after a
@@ -80,21 +84,29 @@ class ThreadPoolASGIHandler(ASGIHandler):
             try:
                 await self.send_response(response, send)
             finally:
-                await self.on_pool(response.close)  # sends request_finished
+                if response.streaming:
+                    await self.on_pool(response.close)  # sends request_finished
         finally:
             body_file.close()
 
     def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
-        """The response to one request, from the ``request_started`` signal to the middleware chain's answer."""
+        """The response to one request, from the ``request_started`` signal to the middleware chain's answer;
+        closed already unless it streams."""
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, error_response = self.create_request(scope, body_file)
-        if request is None:
-            return error_response
-        response = self.get_response(request)
-        response._handler_class = self.__class__
-        if isinstance(response, FileResponse):
-            response.block_size = self.chunk_size  # as Django's handler: the server does the chunking
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size  # as Django's handler: the server does the chunking
+        if not response.streaming:
+            # Its body is bytes already: closing it here saves a second hop to the pool after it is sent.
+            # A close that fails is logged, as one after the send would be, and the response still goes out.
+            try:
+                response.close()
+            except Exception:
+                logger.exception("closing the response to %s failed", scope.get("path"))
         return response
 
     async def on_pool[T](self, func: Callable[..., T], *args: Any) -> T:

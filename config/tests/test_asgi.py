@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from asgiref.testing import ApplicationCommunicator
 from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.core import signals
 from django.core.cache import caches
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import get_script_prefix, path
 
 from config.asgi import application, django_asgi_app
@@ -66,7 +68,17 @@ def _script_prefix(request: HttpRequest) -> HttpResponse:
     return HttpResponse(get_script_prefix().encode())
 
 
+def _streamed(request: HttpRequest) -> StreamingHttpResponse:
+    async def parts() -> AsyncIterator[bytes]:
+        yield b"one "
+        yield b"two"
+
+    return StreamingHttpResponse(parts())
+
+
 urlpatterns = [
+    path("livez/", lambda request: HttpResponse(b"ok")),
+    path("streamed/", _streamed),
     path("first/", _waits_for_the_second),
     path("second/", _second),
     path("cache-client/", _cache_client),
@@ -177,3 +189,53 @@ async def test_request_signals_are_sent_once_each_on_the_pool() -> None:
     assert response["status"] == 200
     assert [kind for kind, _ in sent] == ["started", "finished"]
     assert all(name.startswith(THREAD_NAME_PREFIX) for _, name in sent), sent
+
+
+async def _get(path: str) -> tuple[int, bytes]:
+    """A GET through the application, streamed bodies included (Channels' HttpCommunicator wants a body in
+    every message; Django ends a stream with a message that has none)."""
+    scope = {"type": "http", "http_version": "1.1", "method": "GET", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "scheme": "http", "headers": [(b"host", b"localhost")],
+             "client": ("127.0.0.1", 1), "server": ("localhost", 80)}  # fmt: skip
+    communicator = ApplicationCommunicator(application, scope)
+    await communicator.send_input({"type": "http.request", "body": b"", "more_body": False})
+    start = await communicator.receive_output(10)
+    body = b""
+    while True:
+        message = await communicator.receive_output(10)
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    await communicator.wait(10)
+    return start["status"], body
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("url", "body", "pool_calls"), [("/livez/", b"ok", 1), ("/streamed/", b"one two", 2)])
+async def test_a_buffered_response_is_closed_in_the_call_that_made_it(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, url: str, body: bytes, pool_calls: int
+) -> None:
+    """A response whose body is in memory is closed (``request_finished``) on the thread that made it, before it
+    is sent: one call on the pool. A streaming one is closed by a second call, after its body is sent."""
+    settings.ROOT_URLCONF = __name__
+    calls: list[str] = []
+    finished: list[str] = []
+    on_pool = django_asgi_app.on_pool
+
+    async def counted(func: Any, *args: Any) -> Any:
+        calls.append(getattr(func, "__name__", repr(func)))
+        return await on_pool(func, *args)
+
+    def record(**kwargs: Any) -> None:
+        finished.append(threading.current_thread().name)
+
+    monkeypatch.setattr(django_asgi_app, "on_pool", counted)
+    signals.request_finished.connect(record)
+    try:
+        status, received = await _get(url)
+    finally:
+        signals.request_finished.disconnect(record)
+    assert (status, received) == (200, body)
+    assert len(calls) == pool_calls, calls
+    assert len(finished) == 1, finished
+    assert finished[0].startswith(THREAD_NAME_PREFIX), finished
