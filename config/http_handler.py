@@ -12,12 +12,13 @@ synchronous. Everything from the ``request_started`` signal to the response is o
 thread of the process's pool. A response whose body is already in memory is closed (the
 ``request_finished`` signal) at the end of that call, just before it is sent; a streaming one is
 closed by a second call, after its body is sent. Each call runs in that thread's own context,
-which lives as long as the thread, as a WSGI thread's does: Django's per-context state (cache clients, the active
-language, the URLconf) is built once per thread and reset by Django where it is per request,
-instead of being built again for every request and copied back to the event loop, which
-discards it. Requests of one process overlap while any of them waits on MongoDB or Redis. The
-MongoDB client is one pool shared by all threads (``DatabaseWrapper._connection_pools``) and
-Redis clients are thread-safe pools too. WebSocket consumers keep asgiref's own rules.
+which lives as long as the thread, as a WSGI thread's does: Django's per-context state (cache
+clients, the active language, the URLconf) is built once per thread and reset by Django where it
+is per request, instead of being built again for every request and copied back to the event
+loop, which discards it. Requests of one process overlap while any of them waits on MongoDB or
+Redis. The MongoDB client is one pool shared by all threads
+(``DatabaseWrapper._connection_pools``) and Redis clients are thread-safe pools too. WebSocket
+consumers keep asgiref's own rules.
 """
 
 from __future__ import annotations
