@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -44,12 +43,3 @@ def redis_round_trips() -> Iterator[RoundTrips]:
     finally:
         sync_connection.AbstractConnection.send_packed_command = sync_send
         async_connection.AbstractConnection.send_packed_command = async_send
-
-
-def clear_of_a_minute_boundary(seconds: float = 15.0) -> None:
-    """Return with at least ``seconds`` left in the current minute (waiting for the next one to begin
-    when fewer are left): a test that checks the current minute's bucket must count and read it
-    within one minute, however slowly a busy machine runs it."""
-    left = 60 - time.time() % 60
-    if left < seconds:
-        time.sleep(left + 0.05)
