@@ -15,7 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-ESTABLISHED = "01"  # the state column of /proc/net/tcp
+from devstack.processes import TCP_ESTABLISHED, socket_inodes, tcp_sockets
+
 LIVEZ = b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
@@ -43,27 +44,7 @@ def app_processes(server_pid: int) -> set[int]:
 
 def _server_ends(server_port: int) -> dict[str, int]:
     """Inode of the server's end of each established loopback connection to ``server_port`` -> client port."""
-    ends = {}
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == ESTABLISHED and int(fields[1].split(":")[1], 16) == server_port:
-            ends[fields[9]] = int(fields[2].split(":")[1], 16)
-    return ends
-
-
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    try:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                target = fd.readlink().as_posix()
-            except FileNotFoundError:
-                continue
-            if target.startswith("socket:["):
-                inodes.add(target[len("socket:[") : -1])
-    except FileNotFoundError:  # the process has gone
-        pass
-    return inodes
+    return tcp_sockets(server_port, TCP_ESTABLISHED, ipv6=False)
 
 
 def connection_holder(pids: set[int], *, server_port: int, client_port: int, timeout: float = 5.0) -> int:
@@ -72,7 +53,7 @@ def connection_holder(pids: set[int], *, server_port: int, client_port: int, tim
     while True:
         wanted = {inode for inode, port in _server_ends(server_port).items() if port == client_port}
         for pid in pids:
-            if wanted & _socket_inodes(pid):
+            if wanted & socket_inodes(pid):
                 return pid
         if time.monotonic() > deadline:
             raise LookupError(f"no process among {sorted(pids)} holds the connection from port {client_port}")
@@ -82,7 +63,7 @@ def connection_holder(pids: set[int], *, server_port: int, client_port: int, tim
 def sockets_per_process(pids: set[int], server_port: int) -> dict[int, int]:
     """How many established connections to ``server_port`` each of ``pids`` holds."""
     ends = _server_ends(server_port)
-    return {pid: len(_socket_inodes(pid) & ends.keys()) for pid in sorted(pids)}
+    return {pid: len(socket_inodes(pid) & ends.keys()) for pid in sorted(pids)}
 
 
 def wait_until_all_serve(

@@ -154,24 +154,41 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def listens(pid: int, port: int) -> bool | None:
-    """Whether process ``pid`` holds a socket listening on TCP ``port``; None where /proc cannot tell (not Linux)."""
-    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
-    if not tables[0].exists():
-        return None
-    listening = set()
-    for table in tables:
+TCP_ESTABLISHED, TCP_LISTEN = "01", "0A"  # the state column of /proc/net/tcp
+
+
+def tcp_sockets(port: int, state: str, *, ipv6: bool = True) -> dict[str, int]:
+    """Inode -> remote port of each TCP socket in ``state`` on local ``port``, from /proc/net/tcp (and tcp6)."""
+    found = {}
+    for table in [Path("/proc/net/tcp"), *([Path("/proc/net/tcp6")] if ipv6 else [])]:
         for line in table.read_text().splitlines()[1:] if table.exists() else []:
             fields = line.split()  # sl, local address, remote address, state, ..., inode (the tenth)
-            if fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:  # 0A: LISTEN
-                listening.add(f"socket:[{fields[9]}]")
-    for fd in Path(f"/proc/{pid}/fd").glob("*"):
-        try:
-            if os.readlink(fd) in listening:
-                return True
-        except OSError:  # closed meanwhile
-            continue
-    return False
+            if fields[3] == state and int(fields[1].rpartition(":")[2], 16) == port:
+                found[fields[9]] = int(fields[2].rpartition(":")[2], 16)
+    return found
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets process ``pid`` holds open (none once it has gone)."""
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:  # closed meanwhile
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    except FileNotFoundError:  # the process has gone
+        pass
+    return inodes
+
+
+def listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds a socket listening on TCP ``port``; None where /proc cannot tell (not Linux)."""
+    if not Path("/proc/net/tcp").exists():
+        return None
+    return bool(tcp_sockets(port, TCP_LISTEN).keys() & socket_inodes(pid))
 
 
 def wait_for_port(process: ManagedProcess, port: int, *, timeout: float = 30.0) -> None:
