@@ -86,8 +86,10 @@ async def run_load(
     concurrency: int,
     max_seconds: float,
     headers: dict[str, str] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> Result:
-    """Send ``requests`` GETs (path_for(i)) over ``concurrency`` keep-alive connections, within ``max_seconds``."""
+    """Send ``requests`` GETs (path_for(i)) over ``concurrency`` keep-alive connections, within ``max_seconds``
+    and until ``stop`` is set."""
     parts = urlsplit(base_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -102,7 +104,7 @@ async def run_load(
         reader, writer = await asyncio.open_connection(host, port)
         try:
             for i in counter:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or (stop is not None and stop.is_set()):
                     return
                 request = f"GET {path_for(i)} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode()
                 started = time.perf_counter()

@@ -201,7 +201,9 @@ async def main() -> int:
             def uncached(i: int, start: int = start) -> str:
                 return f"/c/{args.category}/?min_price=0.{i % 100:02d}&max_price={start + i}"
 
-            results.append(await run_load("uncached", base, uncached, requests=1000, concurrency=2, max_seconds=2))
+            results.append(
+                await run_load("uncached", base, uncached, requests=1000, concurrency=2, max_seconds=2, stop=stop)
+            )
             batch += 1
         return Result.merged("uncached browsing (2 connections)", results)
 
