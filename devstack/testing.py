@@ -8,9 +8,11 @@ var directory, and everything stops when the context exits.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import multiprocessing
+import multiprocessing.connection
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -189,33 +191,51 @@ def wire_server(
     *, sqlite_path: Path | None = None, without: tuple[str, ...] = (), timeout: float = 60.0
 ) -> Iterator[pymongo.MongoClient]:
     """A mongoeco wire server in its own process (memory engine, or SQLite at ``sqlite_path``),
-    with every compatibility fix but those in ``without``, and a client connected to it."""
+    with every compatibility fix but those in ``without``, and a client connected to it.
+
+    The process is forked from a server of this test process's own (multiprocessing's forkserver)
+    that has imported mongoeco once: each fixes its own copy of mongoeco's classes, as a fresh
+    interpreter would, without paying the import again.
+    """
     import pymongo
 
-    from devstack.mongo_server import READY_MARKER
+    from devstack.mongo_server import serve_on_loopback
 
-    # Port 0: the server binds a port the system picks and prints it. A port chosen here first could be
-    # taken by another process before the server binds it, and that listener would look like the server.
-    argv = [sys.executable, "-m", "devstack.mongo_server", "--port", "0"]
-    argv += ["--engine", "sqlite", "--path", str(sqlite_path)] if sqlite_path else ["--engine", "memory"]
-    for fix in without:
-        argv += ["--without-fix", fix]
-    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, text=True)  # noqa: S603 - argv built here
+    engine, path = ("sqlite", str(sqlite_path)) if sqlite_path else ("memory", None)
+    servers = _fork_server()
+    receiving, sending = servers.Pipe(duplex=False)
+    # Port 0: the server binds a port the system picks and sends its URI. A port chosen here first
+    # could be taken by another process before the server binds it, and that listener would look
+    # like the server.
+    process = servers.Process(target=serve_on_loopback, args=(sending, engine, path, without), daemon=True)
+    process.start()
+    sending.close()
     try:
-        if not select.select([process.stdout], [], [], timeout)[0]:
+        if not multiprocessing.connection.wait([receiving, process.sentinel], timeout):
             raise RuntimeError("mongoeco server did not start")
-        ready = process.stdout.readline() if process.stdout else ""  # READY is all it prints on stdout
-        if not ready.startswith(READY_MARKER):
-            raise RuntimeError(f"mongoeco server exited during start-up (code {process.wait(15)})")
-        uri = ready.split()[1]
+        try:
+            uri = receiving.recv()
+        except EOFError:
+            process.join(15)
+            raise RuntimeError(f"mongoeco server exited during start-up (code {process.exitcode})") from None
         client = pymongo.MongoClient(f"{uri}?directConnection=true", serverSelectionTimeoutMS=5000)
         try:
             yield client
         finally:
             client.close()
     finally:
+        receiving.close()
         process.terminate()
-        process.wait(30)
+        process.join(30)
+
+
+@functools.cache
+def _fork_server() -> multiprocessing.context.ForkServerContext:
+    from devstack.mongo_server import imported_before_ready
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(imported_before_ready())
+    return context
 
 
 # --- MongoDB, Redis and the app as separate processes (fault tests, load) -----------------

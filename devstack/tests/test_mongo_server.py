@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from mongoeco.errors import DuplicateKeyError, OperationFailure
 
 from devstack.mongo_server import log_internal_errors
+from devstack.testing import ROOT
 
 
 def patched_server() -> Any:
@@ -71,3 +74,28 @@ def test_the_sqlite_engine_runs_one_command_at_a_time(tmp_path) -> None:
 
     engine = build_engine("sqlite", str(tmp_path / "db.sqlite3"))
     assert engine._executor_workers == 1  # private: mongoeco is pinned exactly
+
+
+def test_the_fork_server_imports_everything_a_test_server_needs(tmp_path) -> None:
+    # devstack.testing.wire_server forks its servers from a process that imported these modules;
+    # one missed would be imported again by every server (multiprocessing ignores a failed preload).
+    script = f"""
+import asyncio, importlib, sys
+from devstack import mongo_server
+for name in mongo_server.imported_before_ready():
+    importlib.import_module(name)
+before = set(sys.modules)
+for engine, path in (("memory", None), ("sqlite", {str(tmp_path / "db.sqlite3")!r})):
+    async def start_and_stop():
+        task = asyncio.ensure_future(mongo_server.serve(
+            host="127.0.0.1", port=0, engine=engine, path=path, ready=lambda uri: task.cancel()))
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+    asyncio.run(start_and_stop())
+print(sorted(name for name in set(sys.modules) - before if name.startswith(("mongoeco", "devstack"))))
+"""
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
