@@ -113,7 +113,7 @@ def imported_before_ready() -> list[str]:
     own modules. A fork server that has imported them starts each test server in a fraction of that."""
     fixes = [f"{mongoeco_compat.__name__}.{module.name}" for module in pkgutil.iter_modules(mongoeco_compat.__path__)]
     engines = ["mongoeco.engines.memory", "mongoeco.engines.sqlite", "mongoeco.wire.proxy", "mongoeco.wire.executor"]
-    return ["mongoeco.api._async.client", *engines, *fixes]
+    return ["devstack.mongo_server", "mongoeco.api._async.client", *engines, *fixes]
 
 
 def serve_on_loopback(ready: Connection, engine: str, path: str | None, skip_fixes: tuple[str, ...]) -> None:
