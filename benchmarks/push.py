@@ -20,8 +20,9 @@ every browser, and its own parsing queue is not the server's latency; the second
 how long it took to read each push after that). Latency "from stored" (the headline, and what
 the target is judged on)
 runs from the change's timestamp as the server stored it (the pushed timeline entry's `at`,
-taken just before the MongoDB update, server clock = this machine's clock) to the receipt.
-"From POST" is end-to-end (includes the HTTP request's own work before the write); "from
+taken just before the MongoDB update, server clock = this machine's clock) to the receipt, put
+on the system clock as it read at that change's POST (the VM's clock is sometimes stepped
+against the monotonic one; the output says by how much when it moved during a run). "From POST" is end-to-end (includes the HTTP request's own work before the write); "from
 commit" can be negative, since the server publishes before it answers. Pushes not received
 within `--timeout` s of the last change count as lost. msgs/s = deliveries / (last receipt
 - first t0).
@@ -248,6 +249,10 @@ class Change:
     seq: int
     t0: float
     t_commit: float
+    # time.time() - time.perf_counter() at t0: puts this change's receipts on the server's clock.
+    # Read per change, since this VM's system clock is sometimes stepped by tens of milliseconds
+    # against the monotonic one, and one reading for the whole run would shift every later change.
+    wall_minus_perf: float
 
 
 @dataclass
@@ -287,6 +292,7 @@ class RunResult:
     group_before: int | None
     group_after: int | None
     timings: list[ChangeTiming]
+    clock_moved_ms: float  # how far the system clock moved against the monotonic one over the changes
 
     @property
     def delivered(self) -> int:
@@ -344,7 +350,6 @@ async def measure(
 ) -> RunResult:  # fmt: skip
     group_before = await probe.size()
     tally = Tally()
-    wall_minus_perf = time.time() - time.perf_counter()  # to put receipts on the server's clock
     tally.reset(tracked={}, expected=count * args.changes)
     clients: list[PushClient] = []
     try:
@@ -370,12 +375,13 @@ async def measure(
                 tally.tracked[order.order_id] = order.seq  # its changes are counted, not its placement
                 await asyncio.sleep(args.pause_ms / 1000)
             t0 = time.perf_counter()
+            wall_minus_perf = time.time() - t0
             seq = await orders_api.change(order, FLOW[index % len(FLOW)])
             t_commit = time.perf_counter()
             if seq is not None and seq != order.seq + 1:
                 mismatches += 1
             order.seq = seq if seq is not None else order.seq + 1
-            changes.append(Change(order.order_id, order.seq, t0, t_commit))
+            changes.append(Change(order.order_id, order.seq, t0, t_commit, wall_minus_perf))
             if index < args.changes - 1:
                 await asyncio.sleep(args.pause_ms / 1000)
         if clients:
@@ -408,7 +414,7 @@ async def measure(
                 continue
             times.append(arrived)
             if stored is not None:
-                from_stored.append((arrived + wall_minus_perf - stored) * 1000)
+                from_stored.append((arrived + change.wall_minus_perf - stored) * 1000)
             from_post.append((arrived - change.t0) * 1000)
             from_commit.append((arrived - change.t_commit) * 1000)
         if times:
@@ -416,12 +422,15 @@ async def measure(
             arrivals.append(max(times))
             if stored is not None:
                 timings.append(ChangeTiming(
-                    index, change.t0 + wall_minus_perf, (change.t_commit - change.t0) * 1000,
-                    (min(times) + wall_minus_perf - stored) * 1000, (max(times) + wall_minus_perf - stored) * 1000,
+                    index, change.t0 + change.wall_minus_perf, (change.t_commit - change.t0) * 1000,
+                    (min(times) + change.wall_minus_perf - stored) * 1000,
+                    (max(times) + change.wall_minus_perf - stored) * 1000,
                     (max(times) - change.t0) * 1000,
                 ))  # fmt: skip
     wall = (max(arrivals) - changes[0].t0) if arrivals else 0.0
     expected = len(clients) * len(changes)
+    offsets = [change.wall_minus_perf for change in changes]
+    clock_moved_ms = (max(offsets) - min(offsets)) * 1000 if offsets else 0.0
     return RunResult(
         clients=count, connect_s=connect_s, connect_ms=[client.connect_ms for client in clients],
         connect_failures=failures, changes=changes, from_stored_ms=from_stored, from_post_ms=from_post,
@@ -432,6 +441,7 @@ async def measure(
         seq_mismatches=mismatches,
         other_messages=sum(c.other_messages for c in clients), duplicates=sum(c.duplicates for c in clients),
         server_closed=server_closed, group_before=group_before, group_after=group_after, timings=timings,
+        clock_moved_ms=clock_moved_ms,
     )  # fmt: skip
 
 
@@ -555,6 +565,9 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
     print()
     for r in results:
         print(slowest_line(r))
+        if r.clock_moved_ms > 1:
+            print(f"N={r.clients:,}: the system clock moved {r.clock_moved_ms:,.0f} ms against the monotonic clock "
+                  "during the changes; each change's receipts are on the clock as it read at its POST")  # fmt: skip
     biggest = max(results, key=lambda r: r.clients)
     p99 = percentile(biggest.from_stored_ms, 99)
     if biggest.clients < 1000:
@@ -577,7 +590,7 @@ async def run(args: argparse.Namespace, counts: list[int], notes: list[str]) -> 
              "first_from_stored_ms": {"p50": percentile(r.first_from_stored_ms, 50),
                                       "max": max(r.first_from_stored_ms, default=None)},
              "msgs_per_s": r.msgs_per_s, "post_ms_p50": percentile(r.post_ms, 50), "failed_connects":
-             r.connect_failures,
+             r.connect_failures, "clock_moved_ms": r.clock_moved_ms,
              "slowest": [{"change": t.index + 1, "sent_utc": utc(t.sent_at), "post_ms": t.post_ms,
                           "first_ms": t.first_ms, "last_ms": t.last_ms, "last_from_post_ms": t.last_from_post_ms}
                          for t in slowest(r)]} for r in results
