@@ -22,8 +22,9 @@ the target is judged on)
 runs from the change's timestamp as the server stored it (the pushed timeline entry's `at`,
 taken just before the MongoDB update, server clock = this machine's clock) to the receipt, put
 on the system clock as it read at that change's POST (the VM's clock is sometimes stepped
-against the monotonic one; the output says by how much when it moved during a run). "From POST" is end-to-end (includes the HTTP request's own work before the write); "from
-commit" can be negative, since the server publishes before it answers. Pushes not received
+against the monotonic one; the output says by how much when it moved during a run). "From
+POST" is end-to-end (includes the HTTP request's own work before the write); "from commit" can
+be negative, since the server publishes before it answers. Pushes not received
 within `--timeout` s of the last change count as lost. msgs/s = deliveries / (last receipt
 - first t0).
 
