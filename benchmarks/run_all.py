@@ -377,7 +377,7 @@ def start_rows(starts: dict[str, Any]) -> list[Row]:
         before_first, before_slowest = BEFORE["batches s"]
         rows.append(Row(
             "demo catalog load: first 500 products vs the slowest 500",
-            f"{first:.1f} s vs {slowest:.1f} s: **{slowest / first:.2f}{TIMES}** "
+            f"{first:.2f} s vs {slowest:.2f} s: **{slowest / first:.2f}{TIMES}** "
             f"(before: {before_first:.0f} s vs {before_slowest:.0f} s, {before_slowest / before_first:.1f}{TIMES})",
             f"≤ 1.5{TIMES}", slowest <= 1.5 * first, source,
         ))  # fmt: skip

@@ -65,7 +65,7 @@ class Command(BaseCommand):
             now = time.monotonic()
             left = (size - done) * (now - started) / max(1, done)
             line = (
-                f"    products: {done:,}/{size:,} ({now - started:.1f} s; this batch {now - previous:.1f} s; "
+                f"    products: {done:,}/{size:,} ({now - started:.1f} s; this batch {now - previous:.2f} s; "
                 f"about {left:.0f} s left)"
             )
             previous = now
