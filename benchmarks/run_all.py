@@ -261,7 +261,7 @@ def run_two_processes(
 
 
 @contextlib.contextmanager
-def peak_connections(pids: list[int], port: int) -> Iterator[dict[int, int]]:
+def peak_connections(pids: set[int], port: int) -> Iterator[dict[int, int]]:
     """The connections each app process held on ``port`` at the last of the samples (from /proc, every 0.5 s
     while the block runs) that saw the most in all: for catalog.py, its last phase's, since each phase opens
     as many connections as the one before. The kernel, not the app, decides how they fall between processes."""
