@@ -21,8 +21,8 @@ how long it took to read each push after that). Latency "from stored" (the headl
 the target is judged on)
 runs from the change's timestamp as the server stored it (the pushed timeline entry's `at`,
 taken just before the MongoDB update, server clock = this machine's clock) to the receipt, put
-on the system clock as it read at that change's POST (the VM's clock is sometimes stepped
-against the monotonic one; the output says by how much when it moved during a run). "From
+on the system clock as it read at that change's POST (the VM's clock sometimes runs fast or
+jumps against the monotonic one; the output says by how much when it moved during a run). "From
 POST" is end-to-end (includes the HTTP request's own work before the write); "from commit" can
 be negative, since the server publishes before it answers. Pushes not received
 within `--timeout` s of the last change count as lost. msgs/s = deliveries / (last receipt
@@ -251,8 +251,8 @@ class Change:
     t0: float
     t_commit: float
     # time.time() - time.perf_counter() at t0: puts this change's receipts on the server's clock.
-    # Read per change, since this VM's system clock is sometimes stepped by tens of milliseconds
-    # against the monotonic one, and one reading for the whole run would shift every later change.
+    # Read per change, since this VM's system clock sometimes moves by tens of milliseconds against
+    # the monotonic one, and one reading for the whole run would shift every later change.
     wall_minus_perf: float
 
 
